@@ -53,6 +53,8 @@ export function parseRetryAfter(value: unknown, now: number = Date.now()): numbe
 	const trimmed = String(text).trim();
 	if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
 
+	// Only an HTTP-date (it names a weekday and month) counts; Date.parse would read "-5" as a year.
+	if (!/[a-z]/i.test(trimmed)) return undefined;
 	const date = Date.parse(trimmed);
 	if (Number.isNaN(date)) return undefined;
 	return Math.max(0, date - now);
