@@ -47,7 +47,7 @@ export function toRedisOptions(data: RedisCredentialData, purpose: RedisPurpose)
 	}
 
 	if (data.connectionType === 'url' && data.url) {
-		const url = new URL(data.url);
+		const url = parseRedisUrl(data.url);
 		options.host = url.hostname;
 		options.port = url.port ? Number(url.port) : 6379;
 		if (url.username) options.username = decodeURIComponent(url.username);
@@ -100,6 +100,98 @@ export async function closeAllRedisClients(): Promise<void> {
 	const all = [...clients.values()];
 	clients.clear();
 	await Promise.allSettled(all.map(async (client) => await client.quit()));
+}
+
+/**
+ * Parses a `redis://` or `rediss://` URL.
+ *
+ * @throws Error naming the expected form; the message never repeats the URL, which may hold a
+ * password.
+ */
+function parseRedisUrl(raw: string): URL {
+	let url: URL;
+	try {
+		url = new URL(raw.trim());
+	} catch {
+		throw new Error(
+			'The Redis URL in the credential is not a valid URL. Expected redis://[username:password@]host:port/db, or rediss:// for TLS.',
+		);
+	}
+	if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+		throw new Error(
+			`The Redis URL in the credential starts with "${url.protocol}//"; it must start with redis:// or rediss:// (TLS).`,
+		);
+	}
+	return url;
+}
+
+/** The outcome of {@link testRedisConnection}: `ok`, or a message fit to show the user. */
+export type RedisConnectionTestResult = { ok: true } | { ok: false; message: string };
+
+/**
+ * Opens a one-off connection (never the cached client), sends PING and closes it, for the
+ * credential's Test button.
+ *
+ * @returns `{ ok: true }` when Redis answered PONG, otherwise a message naming the likely cause.
+ * Never throws, and the message never contains the password.
+ */
+export async function testRedisConnection(
+	data: RedisCredentialData,
+	options: { timeoutMs?: number } = {},
+): Promise<RedisConnectionTestResult> {
+	const timeoutMs = options.timeoutMs ?? 5_000;
+	let redisOptions: RedisOptions;
+	try {
+		redisOptions = toRedisOptions(data, 'commands');
+	} catch (error) {
+		return { ok: false, message: (error as Error).message };
+	}
+	const where = `${redisOptions.host ?? '127.0.0.1'}:${redisOptions.port ?? 6379}`;
+	const client = new Redis({
+		...redisOptions,
+		lazyConnect: true,
+		connectTimeout: timeoutMs,
+		commandTimeout: timeoutMs,
+		maxRetriesPerRequest: 0,
+		// A test answers once; reconnecting would only hide the first failure.
+		retryStrategy: () => null,
+	});
+	client.on('error', () => undefined);
+	try {
+		await client.connect();
+		const reply = await client.ping();
+		if (reply !== 'PONG')
+			return { ok: false, message: `Redis at ${where} answered PING with "${reply}".` };
+		return { ok: true };
+	} catch (error) {
+		return { ok: false, message: describeConnectionFailure(error, where) };
+	} finally {
+		client.disconnect();
+	}
+}
+
+function describeConnectionFailure(error: unknown, where: string): string {
+	const { code, message } = error as { code?: string; message?: string };
+	const text = message ?? String(error);
+	if (code === 'ECONNREFUSED') {
+		return `Nothing accepts connections at ${where}. Check the host and port, and that Redis is running.`;
+	}
+	if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+		return `The host name in ${where} does not resolve. Check the host.`;
+	}
+	if (code === 'ETIMEDOUT' || /timed? ?out/i.test(text)) {
+		return `Redis at ${where} did not answer in time. Check the host, port, firewall, and whether TLS must be on or off.`;
+	}
+	if (/WRONGPASS|NOAUTH|invalid password|invalid username/i.test(text)) {
+		return `Redis at ${where} refused the username or password. Check them in the credential.`;
+	}
+	if (/certificate|self[- ]signed|SSL|TLS/i.test(text)) {
+		return `The TLS handshake with ${where} failed (${text}). Add the server's CA certificate, or check that the server speaks TLS.`;
+	}
+	if (/DB index is out of range/i.test(text)) {
+		return `Redis at ${where} has no database with that number. Use a database index the server has (usually 0-15).`;
+	}
+	return `Could not connect to Redis at ${where}: ${text}`;
 }
 
 function fingerprintCredential(data: RedisCredentialData): string {
