@@ -99,7 +99,13 @@ export function redisKeyPrefix(data: RedisCredentialData): string {
 export async function closeAllRedisClients(): Promise<void> {
 	const all = [...clients.values()];
 	clients.clear();
-	await Promise.allSettled(all.map(async (client) => await client.quit()));
+	// QUIT needs a live connection; a client still reconnecting to a dead Redis is cut off instead.
+	await Promise.allSettled(
+		all.map(async (client) => {
+			if (client.status === 'ready') await client.quit();
+			else client.disconnect();
+		}),
+	);
 }
 
 /**
@@ -156,7 +162,11 @@ export async function testRedisConnection(
 		// A test answers once; reconnecting would only hide the first failure.
 		retryStrategy: () => null,
 	});
-	client.on('error', () => undefined);
+	// connect() only reports "Connection is closed"; the cause (refused, TLS, auth) comes as an event.
+	let lastError: unknown;
+	client.on('error', (error) => {
+		lastError = error;
+	});
 	try {
 		await client.connect();
 		const reply = await client.ping();
@@ -164,7 +174,7 @@ export async function testRedisConnection(
 			return { ok: false, message: `Redis at ${where} answered PING with "${reply}".` };
 		return { ok: true };
 	} catch (error) {
-		return { ok: false, message: describeConnectionFailure(error, where) };
+		return { ok: false, message: describeConnectionFailure(lastError ?? error, where) };
 	} finally {
 		client.disconnect();
 	}
