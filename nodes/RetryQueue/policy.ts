@@ -191,3 +191,21 @@ function errorNode(error: unknown): string | undefined {
 	}
 	return undefined;
 }
+
+/**
+ * Checks a queue name. BullMQ builds Redis keys from it with `:` as separator, so the name is
+ * kept to a plain set of characters.
+ *
+ * @returns a message naming the fix, or `undefined` when the name is fine.
+ */
+export function queueNameProblem(name: string): string | undefined {
+	if (!name)
+		return 'The queue name is empty. Use the same name in the Retry Queue and its trigger.';
+	if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) {
+		return `The queue name "${name}" may only hold letters, digits, ".", "-" and "_" (at most 100).`;
+	}
+	if (name.endsWith('.dead-letters')) {
+		return `The queue name "${name}" ends in ".dead-letters", which the Retry Queue keeps for its own use.`;
+	}
+	return undefined;
+}
