@@ -123,6 +123,10 @@ class PgEngine implements DbEngine {
 
 	async transaction<T>(work: (session: DbSession) => Promise<T>): Promise<T> {
 		const client: PoolClient = await this.pool.connect();
+		// A server that drops the link mid-transaction makes the client emit 'error' after the
+		// failed query has already rejected; the rejection is what we act on.
+		const onError = () => undefined;
+		client.on('error', onError);
 		let destroy = false;
 		try {
 			await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
@@ -139,6 +143,7 @@ class PgEngine implements DbEngine {
 			throw error;
 		} finally {
 			// A client whose rollback failed may sit in an unknown state: destroy it, never reuse it.
+			client.off('error', onError);
 			client.release(destroy ? true : undefined);
 		}
 	}

@@ -44,6 +44,7 @@ export class Fixture {
 	readonly engine: DbEngine;
 	readonly prefix = uniquePrefix();
 	private readonly tables: string[] = [];
+	private contexts = 0;
 
 	constructor(
 		readonly dialect: Dialect,
@@ -63,22 +64,27 @@ export class Fixture {
 		return name;
 	}
 
-	/** A context with the default simple stock table and a fresh ledger, both set up. */
-	async context(overrides: Partial<TableMappingInput> = {}, location = ''): Promise<StockContext> {
-		const mapping: TableMappingInput = {
-			stockTable: overrides.stockTable ?? this.table('stock'),
+	/**
+	 * A context on fresh tables of this run: the simple stock table (created by set-up) and a new
+	 * ledger, unless `mapping` names an existing stock table.
+	 */
+	async context(mapping: Partial<TableMappingInput> = {}, location = ''): Promise<StockContext> {
+		this.contexts += 1;
+		const existingTable = mapping.stockTable !== undefined;
+		const input: TableMappingInput = {
 			skuColumn: 'sku',
 			onHandColumn: 'on_hand',
-			ledgerTable: overrides.ledgerTable ?? this.table('moves'),
-			...overrides,
+			...mapping,
+			stockTable: mapping.stockTable ?? this.table(`stock${this.contexts}`),
+			ledgerTable: mapping.ledgerTable ?? this.table(`moves${this.contexts}`),
 		};
 		const ctx: StockContext = {
 			engine: this.engine,
-			map: buildMapping(mapping, this.dialect),
+			map: buildMapping(input, this.dialect),
 			location,
 			retry: { maxAttempts: 8 },
 		};
-		await setUp(ctx, { createStockTable: overrides.stockTable === undefined });
+		await setUp(ctx, { createStockTable: !existingTable });
 		return ctx;
 	}
 
