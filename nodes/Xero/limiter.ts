@@ -63,8 +63,16 @@ const ACQUIRE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[2])
-local blockedUntil = tonumber(redis.call('GET', KEYS[4]) or '0')
-if blockedUntil > now then return {0, blockedUntil - now, 'blocked'} end
+local block = redis.call('GET', KEYS[4])
+if block then
+  local sep = string.find(block, ':', 1, true)
+  local blockedUntil = tonumber(string.sub(block, 1, sep - 1))
+  if blockedUntil > now then
+    local why = string.sub(block, sep + 1)
+    if why == 'day' then return {0, blockedUntil - now, 'day'} end
+    return {0, blockedUntil - now, 'blocked'}
+  end
+end
 local day = tonumber(redis.call('GET', KEYS[3]) or '0')
 if day >= tonumber(ARGV[5]) then
   local msToday = now % 86400000
@@ -104,13 +112,17 @@ redis.call('ZADD', KEYS[2], 'XX', now, ARGV[1])
 return 1
 `;
 
-// KEYS: 1 block key. ARGV: 1 ms. Only ever extends a block.
+// KEYS: 1 block key. ARGV: 1 ms, 2 problem. Only ever extends a block. Value: "untilMs:problem".
 const BLOCK = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local untilMs = now + tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if untilMs > current then redis.call('SET', KEYS[1], untilMs, 'PX', tonumber(ARGV[1])) end
+local current = redis.call('GET', KEYS[1])
+local currentUntil = 0
+if current then currentUntil = tonumber(string.sub(current, 1, string.find(current, ':', 1, true) - 1)) end
+if untilMs > currentUntil then
+  redis.call('SET', KEYS[1], untilMs .. ':' .. ARGV[2], 'PX', tonumber(ARGV[1]))
+end
 return 1
 `;
 
@@ -174,9 +186,9 @@ export class RedisXeroLimiter implements XeroRateLimiter {
 		await this.redis.dealflowXeroRelease(keys.window, keys.app, token);
 	}
 
-	async block(scope: LimiterScope, ms: number): Promise<void> {
+	async block(scope: LimiterScope, ms: number, problem: string): Promise<void> {
 		if (!(ms > 0)) return;
-		await this.redis.dealflowXeroBlock(this.keys(scope).block, Math.ceil(ms));
+		await this.redis.dealflowXeroBlock(this.keys(scope).block, Math.ceil(ms), problem);
 	}
 }
 
@@ -184,7 +196,7 @@ export class RedisXeroLimiter implements XeroRateLimiter {
 export class MemoryXeroLimiter implements XeroRateLimiter {
 	private readonly calls = new Map<string, Map<string, number>>();
 	private readonly days = new Map<string, number>();
-	private readonly blocks = new Map<string, number>();
+	private readonly blocks = new Map<string, { until: number; problem: string }>();
 
 	constructor(private readonly limits: XeroLimits) {}
 
@@ -192,9 +204,13 @@ export class MemoryXeroLimiter implements XeroRateLimiter {
 		const now = Date.now();
 		const { windowMs, minuteLimit, concurrentLimit, dayLimit, appMinuteLimit, leaseMs } =
 			this.limits;
-		const blockedUntil = this.blocks.get(scope.tenantId) ?? 0;
-		if (blockedUntil > now)
-			return { granted: false, waitMs: blockedUntil - now, problem: 'blocked' };
+		const block = this.blocks.get(scope.tenantId);
+		if (block && block.until > now) {
+			const waitMs = block.until - now;
+			return block.problem === 'day'
+				? { granted: false, waitMs, problem: 'day' }
+				: { granted: false, waitMs, problem: 'blocked' };
+		}
 		const dayKey = `${scope.tenantId}:${new Date(now).toISOString().slice(0, 10)}`;
 		if ((this.days.get(dayKey) ?? 0) >= dayLimit) {
 			return { granted: false, waitMs: 86_400_000 - (now % 86_400_000), problem: 'day' };
@@ -225,9 +241,11 @@ export class MemoryXeroLimiter implements XeroRateLimiter {
 		}
 	}
 
-	async block(scope: LimiterScope, ms: number): Promise<void> {
+	async block(scope: LimiterScope, ms: number, problem: string): Promise<void> {
 		const until = Date.now() + ms;
-		if (until > (this.blocks.get(scope.tenantId) ?? 0)) this.blocks.set(scope.tenantId, until);
+		if (until > (this.blocks.get(scope.tenantId)?.until ?? 0)) {
+			this.blocks.set(scope.tenantId, { until, problem });
+		}
 	}
 
 	private window(key: string, now: number): Map<string, number> {

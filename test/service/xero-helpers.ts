@@ -116,3 +116,27 @@ export const settings: InvoiceSettings = {
 export function apiCalls(sim: XeroSimulator) {
 	return sim.ledger().calls.filter((call) => call.path.startsWith('/api.xro'));
 }
+
+/**
+ * Another app on the same organisation spends `calls` of Xero's per-tenant budget, unseen by
+ * our limiter, as happens when several integrations share one Xero organisation.
+ */
+export async function spendQuotaElsewhere(sim: XeroSimulator, calls: number): Promise<void> {
+	const grant = await fetch(sim.tokenUrl, {
+		method: 'POST',
+		headers: {
+			authorization: `Basic ${Buffer.from('oauth-client:oauth-secret').toString('base64')}`,
+			'content-type': 'application/x-www-form-urlencoded',
+		},
+		body: new URLSearchParams({
+			grant_type: 'authorization_code',
+			code: sim.issueAuthorizationCode(),
+		}).toString(),
+	});
+	const { access_token: token } = (await grant.json()) as { access_token: string };
+	for (let i = 0; i < calls; i++) {
+		await fetch(`${sim.apiBaseUrl}/Invoices`, {
+			headers: { authorization: `Bearer ${token}`, 'xero-tenant-id': TENANT_ID },
+		});
+	}
+}

@@ -39,7 +39,9 @@ export interface SimCall {
 	idempotencyKey: string | null;
 	/** HTTP status sent, or -1 when the connection was dropped. */
 	status: number;
-	fault?: 'dropped' | 'slow' | 'unavailable' | 'client-gone';
+	fault?: 'dropped' | 'response-dropped' | 'slow' | 'unavailable' | 'client-gone';
+	/** For `response-dropped`: the status the lost answer would have had. */
+	processedStatus?: number;
 	rateLimited?: 'minute' | 'day' | 'concurrent' | 'appminute';
 	replayed?: 'replay' | 'conflict';
 }
@@ -70,6 +72,10 @@ export interface SimFaults {
 	slowMs?: number;
 	slowCount?: number;
 	dropCount?: number;
+	/** Process the next N calls, then cut the connection instead of answering. */
+	dropResponseCount?: number;
+	/** Only calls with this HTTP method are faulted. */
+	method?: string | null;
 	latency?: Array<{ pattern: string; ms: number }>;
 	pathPattern?: string | null;
 }

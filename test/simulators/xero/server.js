@@ -81,6 +81,8 @@ function createXeroSimulator(overrides = {}) {
 
 	function freshFaults() {
 		return {
+			dropResponseCount: 0,
+			method: null,
 			unavailableUntil: 0,
 			unavailableStatus: 503,
 			slowMs: 0,
@@ -118,6 +120,15 @@ function createXeroSimulator(overrides = {}) {
 		if (!isControl) state.calls.push(call);
 
 		const reply = (status, payload, headers = {}) => {
+			if (!isControl && faults.dropResponseCount > 0 && faultApplies(req, url)) {
+				// The request was processed; only the answer is lost, as when a proxy cuts the line.
+				faults.dropResponseCount--;
+				call.status = -1;
+				call.processedStatus = status;
+				call.fault = 'response-dropped';
+				req.socket.destroy();
+				return;
+			}
 			call.status = status;
 			call.finishedAt = Date.now();
 			const text =
@@ -159,8 +170,14 @@ function createXeroSimulator(overrides = {}) {
 		});
 	}
 
-	async function injectedFault(req, res, url, call, reply) {
+	function faultApplies(req, url) {
 		if (faults.pathPattern && !new RegExp(faults.pathPattern).test(url.pathname)) return false;
+		if (faults.method && faults.method !== req.method) return false;
+		return true;
+	}
+
+	async function injectedFault(req, res, url, call, reply) {
+		if (!faultApplies(req, url)) return false;
 		if (faults.dropCount > 0) {
 			faults.dropCount--;
 			call.status = -1;
@@ -913,7 +930,9 @@ function createXeroSimulator(overrides = {}) {
 		/**
 		 * unavailableForMs + unavailableStatus: answer every API call with that status for a while.
 		 * slowMs + slowCount: delay the next N calls. dropCount: reset the next N connections.
-		 * latency: [{ pattern, ms }] extra delay on matching paths. pathPattern: limit faults to paths.
+		 * dropResponseCount: process the next N calls but cut the connection instead of answering.
+		 * latency: [{ pattern, ms }] extra delay on matching paths. pathPattern / method: limit the
+		 * faults to matching calls.
 		 */
 		injectFaults(spec) {
 			if (spec.unavailableForMs)
@@ -926,6 +945,9 @@ function createXeroSimulator(overrides = {}) {
 			if (spec.dropCount !== undefined) faults.dropCount = Number(spec.dropCount);
 			if (spec.latency) faults.latencyByPath = spec.latency;
 			if (spec.pathPattern !== undefined) faults.pathPattern = spec.pathPattern;
+			if (spec.method !== undefined) faults.method = spec.method;
+			if (spec.dropResponseCount !== undefined)
+				faults.dropResponseCount = Number(spec.dropResponseCount);
 			return { ...faults };
 		},
 		clearFaults() {
