@@ -17,9 +17,8 @@ import {
 	webhookDescriptionFields,
 } from 'n8n-workflow';
 
-import type { HmacAlgorithm, SignatureEncoding } from './bytes';
 import type { GenericSettings, PresetName } from './presets';
-import { SecretFormatError, schemeFor } from './presets';
+import { GENERIC_DEFAULTS, SecretFormatError, schemeFor } from './presets';
 import type { Rejection } from './request';
 import { decideRequest, precheckRequest } from './request';
 import { SecretCache } from './secretCache';
@@ -386,12 +385,14 @@ export class SignedWebhook implements INodeType {
 }
 
 function readGenericSettings(context: IWebhookFunctions): Partial<GenericSettings> {
+	const read = <K extends keyof GenericSettings>(parameter: string, key: K) =>
+		context.getNodeParameter(parameter, GENERIC_DEFAULTS[key]) as GenericSettings[K];
 	return {
-		signatureHeader: context.getNodeParameter('signatureHeader', '') as string,
-		algorithm: context.getNodeParameter('algorithm', 'sha256') as HmacAlgorithm,
-		encoding: context.getNodeParameter('encoding', 'base64') as SignatureEncoding,
-		prefix: context.getNodeParameter('signaturePrefix', '') as string,
-		deliveryIdHeader: context.getNodeParameter('deliveryIdHeader', '') as string,
+		signatureHeader: read('signatureHeader', 'signatureHeader'),
+		algorithm: read('algorithm', 'algorithm'),
+		encoding: read('encoding', 'encoding'),
+		prefix: read('signaturePrefix', 'prefix'),
+		deliveryIdHeader: read('deliveryIdHeader', 'deliveryIdHeader'),
 	};
 }
 
