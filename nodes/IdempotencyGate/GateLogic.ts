@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The Idempotency Gate's pure logic: key building, fingerprints, result records and the reading
@@ -112,7 +112,7 @@ export function fingerprintItem(options: {
 			fields.map((path) => [path, readPath(options.json, path) ?? null]),
 		);
 	}
-	return createHash('sha256').update(canonicalJson(subject)).digest('hex');
+	return hash('sha256', canonicalJson(subject), 'hex');
 }
 
 /** Splits a comma-separated field list, dropping blanks and duplicates. */
@@ -136,14 +136,23 @@ function readPath(value: unknown, path: string): unknown {
 	return current;
 }
 
-/** JSON with object keys sorted at every depth; `undefined` members are left out, as JSON does. */
+/**
+ * JSON with every object's keys in a fixed order (sorted, except that JavaScript always puts
+ * integer-like keys first, ascending), so the same data always gives the same text whatever
+ * order its keys arrived in. `undefined` members are left out, as JSON does.
+ */
 export function canonicalJson(value: unknown): string {
-	if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-	if (Array.isArray(value)) return `[${value.map((entry) => canonicalJson(entry)).join(',')}]`;
-	const entries = Object.entries(value as Record<string, unknown>)
-		.filter(([, entry]) => entry !== undefined)
-		.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-	return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${canonicalJson(entry)}`).join(',')}}`;
+	// The replacer hands JSON.stringify a re-ordered copy of each object; native stringify does
+	// the rest, several times faster than building the text by hand.
+	return JSON.stringify(value, sortKeys) ?? 'null';
+}
+
+function sortKeys(_key: string, value: unknown): unknown {
+	if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+	const sorted: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+	for (const key of Object.keys(value).sort())
+		sorted[key] = (value as Record<string, unknown>)[key];
+	return sorted;
 }
 
 /**

@@ -10,13 +10,14 @@ import {
 	type CompleteOutcome,
 	type ReleaseOutcome,
 } from './GateLogic';
-import { CLAIM_SCRIPT, COMPLETE_SCRIPT, RELEASE_SCRIPT } from './scripts';
+import { CLAIM_SCRIPT, COMPLETE_SCRIPT, RELEASE_SCRIPT, SCRIPT_CHUNK_SIZE } from './scripts';
 
 /**
  * The gate's Redis transport: the three scripts registered on the shared client, and batches
- * sent as one pipeline. ioredis sends the first use of a script on a connection as EVAL and the
- * rest as EVALSHA, and resends on NOSCRIPT, so a batch is one round trip even on a fresh
- * connection or after Redis lost its script cache.
+ * sent as one pipeline of script calls, each call covering a chunk of keys. ioredis sends the
+ * first use of a script on a connection as EVAL and the rest as EVALSHA, and resends on
+ * NOSCRIPT, so a batch is one round trip even on a fresh connection or after Redis lost its
+ * script cache.
  */
 
 const COMMANDS = {
@@ -31,9 +32,10 @@ const prepared = new WeakSet<Redis>();
 
 function prepare(client: Redis): void {
 	if (prepared.has(client)) return;
-	client.defineCommand(COMMANDS.claim, { numberOfKeys: 1, lua: CLAIM_SCRIPT });
-	client.defineCommand(COMMANDS.complete, { numberOfKeys: 1, lua: COMPLETE_SCRIPT });
-	client.defineCommand(COMMANDS.release, { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+	// No fixed key count: each call passes its chunk's count first, as EVALSHA expects.
+	client.defineCommand(COMMANDS.claim, { lua: CLAIM_SCRIPT });
+	client.defineCommand(COMMANDS.complete, { lua: COMPLETE_SCRIPT });
+	client.defineCommand(COMMANDS.release, { lua: RELEASE_SCRIPT });
 	prepared.add(client);
 }
 
@@ -88,7 +90,8 @@ export async function claimMany(
 	return await runBatch({
 		client,
 		command: COMMANDS.claim,
-		args: requests.map((r) => [r.redisKey, r.fingerprint, r.token, r.leaseMs, r.retentionMs]),
+		keys: requests.map((r) => r.redisKey),
+		args: requests.map((r) => [r.fingerprint, r.token, r.leaseMs, r.retentionMs]),
 		parse: parseClaimReply,
 	});
 }
@@ -106,7 +109,8 @@ export async function completeMany(
 	return await runBatch({
 		client,
 		command: COMMANDS.complete,
-		args: requests.map((r) => [r.redisKey, r.token, r.resultJson, r.retentionMs]),
+		keys: requests.map((r) => r.redisKey),
+		args: requests.map((r) => [r.token, r.resultJson, r.retentionMs]),
 		parse: parseCompleteReply,
 	});
 }
@@ -124,7 +128,8 @@ export async function releaseMany(
 	return await runBatch({
 		client,
 		command: COMMANDS.release,
-		args: requests.map((r) => [r.redisKey, r.token]),
+		keys: requests.map((r) => r.redisKey),
+		args: requests.map((r) => [r.token]),
 		parse: parseReleaseReply,
 	});
 }
@@ -132,15 +137,27 @@ export async function releaseMany(
 async function runBatch<T>(options: {
 	client: Redis;
 	command: string;
+	keys: string[];
 	args: Array<Array<string | number>>;
 	parse: (reply: unknown) => T;
 }): Promise<Array<BatchEntry<T>>> {
-	if (!options.args.length) return [];
+	const { keys, args } = options;
+	if (!keys.length) return [];
 	prepare(options.client);
 
 	const pipeline = options.client.pipeline();
 	const queue = pipeline as unknown as Record<string, ScriptCommand>;
-	for (const args of options.args) queue[options.command].apply(pipeline, args);
+	const chunks: Array<{ start: number; end: number }> = [];
+	for (let start = 0; start < keys.length; start += SCRIPT_CHUNK_SIZE) {
+		const end = Math.min(start + SCRIPT_CHUNK_SIZE, keys.length);
+		chunks.push({ start, end });
+		queue[options.command].call(
+			pipeline,
+			end - start,
+			...keys.slice(start, end),
+			...args.slice(start, end).flat(),
+		);
+	}
 
 	let replies: Awaited<ReturnType<ChainableCommander['exec']>>;
 	try {
@@ -148,21 +165,36 @@ async function runBatch<T>(options: {
 	} catch (error) {
 		throw new GateUnavailableError(error);
 	}
-	if (!replies || replies.length !== options.args.length) {
+	if (!replies || replies.length !== chunks.length) {
 		throw new GateUnavailableError(new Error('the pipeline returned no replies'));
 	}
 
-	return replies.map(([error, reply]): BatchEntry<T> => {
-		if (error) {
-			if (isConnectionFailure(error)) throw new GateUnavailableError(error);
-			return { ok: false, error };
-		}
-		try {
-			return { ok: true, value: options.parse(reply) };
-		} catch (parseError) {
-			return { ok: false, error: parseError as Error };
+	const entries: Array<BatchEntry<T>> = [];
+	replies.forEach(([error, reply], chunkIndex) => {
+		const { start, end } = chunks[chunkIndex];
+		if (error && isConnectionFailure(error)) throw new GateUnavailableError(error);
+		const perKey = Array.isArray(reply) ? (reply as unknown[]) : [];
+		for (let index = start; index < end; index++) {
+			entries.push(toEntry(error ?? undefined, perKey[index - start], options.parse));
 		}
 	});
+	return entries;
+}
+
+function toEntry<T>(
+	chunkError: Error | undefined,
+	reply: unknown,
+	parse: (reply: unknown) => T,
+): BatchEntry<T> {
+	if (chunkError) return { ok: false, error: chunkError };
+	if (Array.isArray(reply) && reply[0] === 'error') {
+		return { ok: false, error: new Error(String(reply[1])) };
+	}
+	try {
+		return { ok: true, value: parse(reply) };
+	} catch (parseError) {
+		return { ok: false, error: parseError as Error };
+	}
 }
 
 /**

@@ -168,6 +168,24 @@ describe('Idempotency Gate against a real Redis', () => {
 		});
 	});
 
+	it('fails only the key that holds another kind of Redis data, not the rest of its batch', async () => {
+		const foreign = keyFor('foreign');
+		await admin.set(foreign, 'not a gate record');
+		const client = getRedisClient(credentials, 'commands');
+
+		const [bad, good] = await claimMany(client, [
+			claimRequest('foreign'),
+			claimRequest('next-to-foreign'),
+		]);
+
+		expect(bad).toEqual({
+			ok: false,
+			error: expect.objectContaining({ message: expect.stringContaining('WRONGTYPE') }),
+		});
+		expect(good).toMatchObject({ ok: true, value: { outcome: 'new' } });
+		expect(await admin.get(foreign)).toBe('not a gate record');
+	});
+
 	it('sets the lease plus retention as TTL on a claim, and the retention on completion', async () => {
 		const holder = claimRequest('ttl', { leaseMs: 60_000, retentionMs: 2 * DAY_MS });
 		await claimOne(holder);
