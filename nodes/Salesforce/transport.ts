@@ -298,19 +298,18 @@ export class SalesforceClient {
 
 	/** Whether an object has a field (describe, cached per org and version in this process). */
 	async hasField(sobject: string, field: string): Promise<boolean> {
-		const connection = await this.connection();
-		const key = `${connection.instanceUrl}|${this.apiVersion}|${sobject}`;
-		let fields = describeCache.get(key);
-		if (!fields) {
-			const result = await this.call('describe', true, async (conn) =>
-				conn.request<{ fields: Array<{ name: string }> }>(
+		return await this.call('describe', true, async (connection) => {
+			const key = `${connection.instanceUrl}|${this.apiVersion}|${sobject}`;
+			let fields = describeCache.get(key);
+			if (!fields) {
+				const result = await connection.request<{ fields: Array<{ name: string }> }>(
 					`/sobjects/${encodeURIComponent(sobject)}/describe`,
-				),
-			);
-			fields = new Set(result.fields.map((entry) => entry.name.toLowerCase()));
-			describeCache.set(key, fields);
-		}
-		return fields.has(field.toLowerCase());
+				);
+				fields = new Set(result.fields.map((entry) => entry.name.toLowerCase()));
+				describeCache.set(key, fields);
+			}
+			return fields.has(field.toLowerCase());
+		});
 	}
 
 	/** Checks that the credentials give a working REST session (the credential Test button). */
