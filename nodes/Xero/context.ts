@@ -17,7 +17,13 @@ import {
 	RedisXeroLimiter,
 	type XeroLimits,
 } from './limiter';
-import { MemoryContactCache, RedisContactCache, type OperationContext } from './operations';
+import {
+	MemoryContactCache,
+	RedisAttemptLog,
+	RedisContactCache,
+	type DedupeSearch,
+	type OperationContext,
+} from './operations';
 import {
 	ClientCredentialsTokenProvider,
 	DEFAULT_API_BASE_URL,
@@ -152,6 +158,9 @@ export async function buildContext(
 			},
 		}),
 		contacts: redis ? new RedisContactCache(redis, keyPrefix) : new MemoryContactCache(),
+		// Without Redis there is no durable attempt record, so every create searches first.
+		dedupeSearch: redis ? ((options.dedupeSearch as DedupeSearch) ?? 'always') : 'always',
+		attempts: redis ? new RedisAttemptLog(redis, keyPrefix) : undefined,
 		contactCacheSeconds: Number(options.contactCacheSeconds ?? 3600),
 	};
 }

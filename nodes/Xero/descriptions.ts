@@ -307,6 +307,26 @@ export const optionProperties: INodeProperties[] = [
 				description: 'How long a found ContactID is reused; 0 searches every time',
 			},
 			{
+				displayName: 'Dedupe Search',
+				name: 'dedupeSearch',
+				type: 'options',
+				options: [
+					{
+						name: 'Always',
+						value: 'always',
+						description:
+							'Search Xero for an invoice with the order reference before every create: one extra call per create',
+					},
+					{
+						name: 'After a Recorded Attempt',
+						value: 'afterRecordedAttempt',
+						description:
+							'Search only when Redis records an earlier attempt for the order key; halves the calls, needs Redis with persistence',
+					},
+				],
+				default: 'always',
+			},
+			{
 				displayName: 'Max Attempts',
 				name: 'maxAttempts',
 				type: 'number',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 import {
 	Contact,
@@ -70,9 +71,54 @@ export class MemoryContactCache implements ContactCache {
 	}
 }
 
+/**
+ * Records that an order's invoice write was attempted, so later runs know whether a search for an
+ * earlier invoice can find anything. Only consulted in the `afterRecordedAttempt` dedupe mode.
+ */
+export interface AttemptLog {
+	/** Records the attempt; resolves true when none was recorded before. */
+	recordFirst(tenantId: string, orderKey: string): Promise<boolean>;
+}
+
+/** How long attempt records live: far beyond any retry schedule, as dedupe depends on them. */
+const ATTEMPT_RETENTION_SECONDS = 90 * 24 * 3600;
+
+export class RedisAttemptLog implements AttemptLog {
+	constructor(
+		private readonly redis: Redis,
+		private readonly keyPrefix: string,
+	) {}
+
+	async recordFirst(tenantId: string, orderKey: string): Promise<boolean> {
+		const digest = createHash('sha256').update(orderKey).digest('hex').slice(0, 40);
+		const key = `${this.keyPrefix}:xero:attempt:${tenantId || 'default'}:${digest}`;
+		const reply = await this.redis.set(
+			key,
+			String(Date.now()),
+			'EX',
+			ATTEMPT_RETENTION_SECONDS,
+			'NX',
+		);
+		return reply === 'OK';
+	}
+}
+
+/**
+ * `always`: search Xero for an invoice with the order's Reference before every create (one call
+ * per create; safe even if Redis loses data). `afterRecordedAttempt`: search only when Redis
+ * records an earlier attempt for the order key; a first attempt goes straight to the write,
+ * still protected by its Idempotency-Key. Halves the calls per invoice, but trusts Redis to keep
+ * its records (persistence on) for as long as an order can be re-delivered.
+ */
+export type DedupeSearch = 'always' | 'afterRecordedAttempt';
+
 export interface OperationContext {
 	client: XeroClient;
 	contacts: ContactCache;
+	/** @default 'always' */
+	dedupeSearch?: DedupeSearch;
+	/** Required for `afterRecordedAttempt`; without it every create searches. */
+	attempts?: AttemptLog;
 	/** How long a resolved ContactID is reused. 0 disables the cache. */
 	contactCacheSeconds: number;
 }
@@ -184,6 +230,13 @@ function toOutcome(invoice: Invoice, flags: { createdNow: boolean }): InvoiceOut
 	};
 }
 
+/** Whether a search for an earlier invoice is needed; records the attempt as a side effect. */
+async function mayHaveEarlierInvoice(ctx: OperationContext, order: Order): Promise<boolean> {
+	if (ctx.dedupeSearch !== 'afterRecordedAttempt' || !ctx.attempts) return true;
+	const first = await ctx.attempts.recordFirst(ctx.client.tenantId, order.orderKey);
+	return !first;
+}
+
 /** Live sales invoices for these references, keyed by reference. */
 async function existingByReference(
 	ctx: OperationContext,
@@ -227,11 +280,13 @@ export async function createInvoiceFromOrder(
 	input: { order: Order; settings: InvoiceSettings },
 ): Promise<InvoiceOutcome> {
 	const { order, settings } = input;
-	const existing = (await existingByReference(ctx, [order.reference])).get(order.reference);
-	if (existing) return toOutcome(existing, { createdNow: false });
-	if (settings.invoiceNumber) {
-		const numbered = await existingByNumber(ctx, settings.invoiceNumber);
-		if (numbered) return toOutcome(numbered, { createdNow: false });
+	if (await mayHaveEarlierInvoice(ctx, order)) {
+		const existing = (await existingByReference(ctx, [order.reference])).get(order.reference);
+		if (existing) return toOutcome(existing, { createdNow: false });
+		if (settings.invoiceNumber) {
+			const numbered = await existingByNumber(ctx, settings.invoiceNumber);
+			if (numbered) return toOutcome(numbered, { createdNow: false });
+		}
 	}
 
 	const contact = await findOrCreateContact(ctx, order.customer);
@@ -287,8 +342,11 @@ export async function createInvoicesBatch(
 ): Promise<Array<BatchOutcome<InvoiceOutcome>>> {
 	if (entries.length > 50) throw new RangeError('Xero takes at most 50 invoices per call');
 	const outcomes: Array<BatchOutcome<InvoiceOutcome> | undefined> = entries.map(() => undefined);
+	const seenBefore = await Promise.all(
+		entries.map(async (e) => await mayHaveEarlierInvoice(ctx, e.order)),
+	);
 	const existing = await existingByReference(ctx, [
-		...new Set(entries.map((e) => e.order.reference)),
+		...new Set(entries.filter((_, i) => seenBefore[i]).map((e) => e.order.reference)),
 	]);
 
 	const toCreate: Array<{ index: number; draft: InvoiceDraft; order: Order }> = [];

@@ -6,6 +6,7 @@ import {
 	createInvoicesBatch,
 	findOrCreateContact,
 	getInvoice,
+	RedisAttemptLog,
 	updateInvoiceStatus,
 } from '../../nodes/Xero/operations';
 import { clearProcessTokenCache, XeroApiError } from '../../nodes/Xero/transport';
@@ -146,6 +147,24 @@ describe('Dealflow Xero invoices against the Xero simulator', () => {
 			.catch((e: unknown) => e);
 
 		expect(error).toMatchObject({ status: 400, reason: 'idempotency_conflict', retryable: false });
+		expect(sim.ledger().invoices).toHaveLength(1);
+	});
+
+	test('with dedupe after a recorded attempt, a first create costs one call and a re-run still finds the invoice', async () => {
+		const ctx = {
+			...makeContext({ sim, redis, keyPrefix }),
+			dedupeSearch: 'afterRecordedAttempt' as const,
+			attempts: new RedisAttemptLog(redis, keyPrefix),
+		};
+		await findOrCreateContact(ctx, order(8).customer);
+		const before = apiCalls(sim).length;
+
+		const first = await createInvoiceFromOrder(ctx, { order: order(8), settings });
+		const callsForFirst = apiCalls(sim).length - before;
+		const again = await createInvoiceFromOrder(ctx, { order: order(8), settings });
+
+		expect(callsForFirst).toBe(1);
+		expect(again).toMatchObject({ invoiceId: first.invoiceId, alreadyExisted: true });
 		expect(sim.ledger().invoices).toHaveLength(1);
 	});
 
