@@ -1,3 +1,7 @@
+import { z } from 'zod';
+
+import { formatZodIssues, orderSchema } from '../shared/order';
+
 /**
  * Pure input handling for the Inventory node: identifier validation and quoting, and turning an
  * order or loose items into validated stock lines. No n8n and no database imports, so every rule
@@ -221,4 +225,75 @@ export function requireKey(value: unknown, setting: string): string {
 		throw new InventoryInputError(`${setting} is longer than 200 characters`);
 	}
 	return text.trim();
+}
+
+// Only the key and the lines matter for stock, so an order from the Salesforce node and a
+// hand-built `{ orderKey, lines }` are both accepted. The lines' own rules (whole numbers,
+// duplicates) are checked by `normaliseLines`, which gives more precise messages than the schema.
+const stockOrderSchema = orderSchema.pick({ orderKey: true }).extend({
+	lines: z
+		.array(z.object({ sku: z.unknown(), quantity: z.unknown() }).passthrough())
+		.min(1, 'an order needs at least one line'),
+});
+
+/**
+ * Reads the order key and raw lines from an order object (or its JSON text).
+ *
+ * @throws InventoryInputError listing what is missing, e.g. `orderKey: Required`
+ */
+export function readOrder(value: unknown): {
+	orderKey: string;
+	lines: Array<{ sku: unknown; quantity: unknown }>;
+} {
+	let input = value;
+	if (typeof value === 'string') {
+		try {
+			input = JSON.parse(value);
+		} catch {
+			throw new InventoryInputError(
+				'Order is text but not valid JSON: pass the order object, e.g. {{ $json }}',
+			);
+		}
+	}
+	const parsed = stockOrderSchema.safeParse(input);
+	if (!parsed.success) {
+		const problems = formatZodIssues(parsed.error.issues);
+		throw new InventoryInputError(`Order is not usable: ${problems.join('; ')}`, problems);
+	}
+	const { orderKey, lines } = parsed.data;
+	return { orderKey, lines: lines.map((line) => ({ sku: line.sku, quantity: line.quantity })) };
+}
+
+/** One group of input items that moves stock together under one key. */
+export interface KeyedGroup {
+	key: string;
+	itemIndexes: number[];
+	lines: Array<{ sku: unknown; quantity: unknown }>;
+}
+
+/**
+ * Groups item-per-line input by its key, keeping first-seen order, so several input items with
+ * the same order key become one all-or-nothing move. Pure; never throws.
+ */
+export function groupByKey(
+	rows: Array<{ key: string; sku: unknown; quantity: unknown; itemIndex: number }>,
+): KeyedGroup[] {
+	const groups = new Map<string, KeyedGroup>();
+	for (const row of rows) {
+		const group = groups.get(row.key) ?? { key: row.key, itemIndexes: [], lines: [] };
+		group.itemIndexes.push(row.itemIndex);
+		group.lines.push({ sku: row.sku, quantity: row.quantity });
+		groups.set(row.key, group);
+	}
+	return [...groups.values()];
+}
+
+/**
+ * Splits a SKU list given as an array or as comma/newline-separated text.
+ *
+ * @returns trimmed, non-empty SKUs in input order; never throws
+ */
+export function splitSkus(value: unknown): string[] {
+	const parts = Array.isArray(value) ? value : String(value ?? '').split(/[,\n]/);
+	return parts.map((part) => String(part).trim()).filter((part) => part !== '');
 }
