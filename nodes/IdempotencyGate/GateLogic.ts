@@ -90,7 +90,8 @@ export type FingerprintMode = 'payload' | 'fields' | 'none';
  * A SHA-256 over the canonical JSON (sorted keys) of the item or of the picked fields, so key
  * order and formatting never change it.
  *
- * @returns the hex digest, or '' for mode `none`.
+ * @returns the digest in base64url (43 characters: every claim sends it, so shorter than hex),
+ * or '' for mode `none`.
  * @throws GateInputError for mode `fields` with no field names.
  */
 export function fingerprintItem(options: {
@@ -112,7 +113,7 @@ export function fingerprintItem(options: {
 			fields.map((path) => [path, readPath(options.json, path) ?? null]),
 		);
 	}
-	return hash('sha256', canonicalJson(subject), 'hex');
+	return hash('sha256', canonicalJson(subject), 'base64url');
 }
 
 /** Splits a comma-separated field list, dropping blanks and duplicates. */

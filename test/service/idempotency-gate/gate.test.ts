@@ -95,7 +95,7 @@ describe('Idempotency Gate against a real Redis', () => {
 		const holder = claimRequest('tokens');
 		await claimOne(holder);
 		const client = getRedisClient(credentials, 'commands');
-		const before = await admin.hgetall(holder.redisKey);
+		const before = await admin.get(holder.redisKey);
 
 		const [complete] = await completeMany(client, [
 			{ redisKey: holder.redisKey, token: 'not-the-token', resultJson: '{}', retentionMs: DAY_MS },
@@ -112,7 +112,7 @@ describe('Idempotency Gate against a real Redis', () => {
 			ok: true,
 			value: { outcome: 'stale', state: 'claimed', fencingToken: 1 },
 		});
-		expect(await admin.hgetall(holder.redisKey)).toEqual(before);
+		expect(await admin.get(holder.redisKey)).toEqual(before);
 	});
 
 	it('refuses a stale token once the lease lapsed and someone else re-claimed the key', async () => {
@@ -168,22 +168,30 @@ describe('Idempotency Gate against a real Redis', () => {
 		});
 	});
 
-	it('fails only the key that holds another kind of Redis data, not the rest of its batch', async () => {
-		const foreign = keyFor('foreign');
-		await admin.set(foreign, 'not a gate record');
+	it('fails only the keys that hold foreign data, leaving them untouched, not the rest of the batch', async () => {
+		await admin.set(keyFor('foreign-string'), 'not a gate record');
+		await admin.rpush(keyFor('foreign-list'), 'item');
 		const client = getRedisClient(credentials, 'commands');
 
-		const [bad, good] = await claimMany(client, [
-			claimRequest('foreign'),
+		const [text, list, good] = await claimMany(client, [
+			claimRequest('foreign-string'),
+			claimRequest('foreign-list'),
 			claimRequest('next-to-foreign'),
 		]);
 
-		expect(bad).toEqual({
+		expect(text).toEqual({
+			ok: false,
+			error: expect.objectContaining({
+				message: expect.stringContaining('not an Idempotency Gate record'),
+			}),
+		});
+		expect(list).toEqual({
 			ok: false,
 			error: expect.objectContaining({ message: expect.stringContaining('WRONGTYPE') }),
 		});
 		expect(good).toMatchObject({ ok: true, value: { outcome: 'new' } });
-		expect(await admin.get(foreign)).toBe('not a gate record');
+		expect(await admin.get(keyFor('foreign-string'))).toBe('not a gate record');
+		expect(await admin.lrange(keyFor('foreign-list'), 0, -1)).toEqual(['item']);
 	});
 
 	it('sets the lease plus retention as TTL on a claim, and the retention on completion', async () => {
