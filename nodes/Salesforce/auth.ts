@@ -107,7 +107,7 @@ export function signJwtAssertion(options: {
  * as two characters, and some users paste with spaces instead of newlines).
  */
 export function normalisePem(pem: string): string {
-	const text = pem.trim().replace(/\\n/g, '\n');
+	const text = pem.replace(/\\n/g, '\n').trim();
 	if (text.includes('\n')) return text;
 	const match = /^(-----BEGIN [A-Z ]+-----)(.+)(-----END [A-Z ]+-----)$/.exec(text);
 	if (!match) return text;
