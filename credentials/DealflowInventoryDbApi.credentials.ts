@@ -54,15 +54,11 @@ export class DealflowInventoryDbApi implements ICredentialType {
 			displayName: 'Port',
 			name: 'port',
 			type: 'number',
-			default: 5432,
-			displayOptions: { show: { connectionType: ['fields'], engine: ['postgres'] } },
-		},
-		{
-			displayName: 'Port',
-			name: 'port',
-			type: 'number',
-			default: 3306,
-			displayOptions: { show: { connectionType: ['fields'], engine: ['mysql'] } },
+			typeOptions: { minValue: 0, maxValue: 65535 },
+			default: 0,
+			description:
+				"Leave 0 for the engine's usual port: 5432 for PostgreSQL, 3306 for MySQL and MariaDB",
+			displayOptions: { show: { connectionType: ['fields'] } },
 		},
 		{
 			displayName: 'Database',
