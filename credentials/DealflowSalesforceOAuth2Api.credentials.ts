@@ -1,10 +1,13 @@
-import type { ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type { ICredentialType, INodeProperties } from 'n8n-workflow';
 
 /**
  * A Salesforce connected app used with the authorization-code flow. n8n runs the consent screen,
  * stores the tokens, and refreshes the access token when Salesforce answers 401; the Dealflow
  * Salesforce node sends every request through n8n so the refreshed token is saved for the next
  * run. The login host decides which org type the consent screen belongs to.
+ *
+ * No `test` request here on purpose: a declarative test request is sent unsigned for OAuth2 types,
+ * so it would always fail. n8n's own OAuth2 check (is there a token after Connect) runs instead.
  */
 export class DealflowSalesforceOAuth2Api implements ICredentialType {
 	name = 'dealflowSalesforceOAuth2Api';
@@ -12,6 +15,11 @@ export class DealflowSalesforceOAuth2Api implements ICredentialType {
 	extends = ['oAuth2Api'];
 
 	displayName = 'Dealflow Salesforce OAuth2 API';
+
+	icon = {
+		light: 'file:../nodes/Salesforce/salesforce.svg',
+		dark: 'file:../nodes/Salesforce/salesforce.dark.svg',
+	} as const;
 
 	properties: INodeProperties[] = [
 		{
@@ -82,12 +90,4 @@ export class DealflowSalesforceOAuth2Api implements ICredentialType {
 				'Leave empty to use the instance URL Salesforce returns with the token; set it only for a proxy or a simulator',
 		},
 	];
-
-	test: ICredentialTestRequest = {
-		request: {
-			baseURL:
-				'={{ ($credentials.instanceUrl || $credentials.oauthTokenData.instance_url).replace(/\\/+$/, "") }}',
-			url: '/services/data/v62.0/limits',
-		},
-	};
 }

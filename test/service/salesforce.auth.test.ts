@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 
-import type { ICredentialTestFunctions } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, ICredentialTestFunctions } from 'n8n-workflow';
 
 import { readRetryHint } from '../../nodes/shared/errors';
 import { clearSessionCache } from '../../nodes/Salesforce/auth';
@@ -265,7 +265,7 @@ describe('credential Test button', () => {
 			id: '1',
 			name: 'sf',
 			type: 'dealflowSalesforceJwtApi',
-			data: jwtCredential(sim),
+			data: jwtCredential(sim) as ICredentialDataDecryptedObject,
 		});
 
 		expect(result).toEqual({ status: 'OK', message: 'Connected to Salesforce' });
@@ -276,7 +276,10 @@ describe('credential Test button', () => {
 			id: '1',
 			name: 'sf',
 			type: 'dealflowSalesforcePasswordApi',
-			data: passwordCredential(sim, { withConsumer: true, password: 'bad-pass-123' }),
+			data: passwordCredential(sim, {
+				withConsumer: true,
+				password: 'bad-pass-123',
+			}) as ICredentialDataDecryptedObject,
 		});
 
 		expect(result.status).toBe('Error');
