@@ -113,9 +113,15 @@ export function dueDate(date: string, terms: InvoiceSettings['paymentTerms']): s
 	return new Date(Date.UTC(year, month, Math.min(terms.day, lastDay))).toISOString().slice(0, 10);
 }
 
-/** Picks the most specific mapping for a SKU: an exact match, then `*`. */
-function mappingFor(sku: string, mappings: LineMapping[]): LineMapping | undefined {
-	return mappings.find((m) => m.sku === sku) ?? mappings.find((m) => m.sku === '*');
+/** The mapping for a SKU, field by field: the SKU's own rule first, then the `*` rule. */
+function mappingFor(sku: string, mappings: LineMapping[]): Omit<LineMapping, 'sku'> {
+	const exact = mappings.find((m) => m.sku === sku);
+	const wildcard = mappings.find((m) => m.sku === '*');
+	return {
+		accountCode: exact?.accountCode || wildcard?.accountCode,
+		taxType: exact?.taxType || wildcard?.taxType,
+		itemCode: exact?.itemCode || wildcard?.itemCode,
+	};
 }
 
 /**
@@ -135,14 +141,14 @@ export function buildInvoice(options: {
 		contact: { contactID: contactId },
 		lineItems: order.lines.map((line) => {
 			const mapping = mappingFor(line.sku, settings.lineMappings);
-			const itemCode = mapping?.itemCode || (settings.useSkuAsItemCode ? line.sku : undefined);
-			const taxType = mapping?.taxType || settings.taxType || undefined;
+			const itemCode = mapping.itemCode || (settings.useSkuAsItemCode ? line.sku : undefined);
+			const taxType = mapping.taxType || settings.taxType || undefined;
 			return {
 				description: line.description || line.name || line.sku,
 				quantity: line.quantity,
 				unitAmount: line.unitPrice,
 				...(itemCode ? { itemCode } : {}),
-				accountCode: mapping?.accountCode || settings.accountCode,
+				accountCode: mapping.accountCode || settings.accountCode,
 				...(taxType ? { taxType } : {}),
 				...(line.discountPercent ? { discountRate: line.discountPercent } : {}),
 			};
