@@ -148,13 +148,16 @@ function createXeroSimulator(overrides = {}) {
 		try {
 			if (isControl) return controlApi(req, url, body, reply);
 			if (await injectedFault(req, res, url, call, reply)) return;
+			const delay = callDelay(req, url, call);
+			if (url.pathname.startsWith(API_PREFIX)) {
+				return await accountingApi({ req, res, url, rawBody: body, call, reply, delay });
+			}
+			if (!(await processingTime(delay, req, res, call))) return;
 			if (url.pathname === '/connect/token' && req.method === 'POST')
 				return tokenEndpoint(req, body, reply);
 			if (url.pathname === '/connect/authorize') return authorizeEndpoint(url, res, call);
 			if (url.pathname === '/connections' && req.method === 'GET')
 				return connectionsEndpoint(req, reply);
-			if (url.pathname.startsWith(API_PREFIX))
-				return await accountingApi(req, url, body, call, reply);
 			return reply(404, "The resource you're looking for cannot be found");
 		} catch (error) {
 			return reply(500, { Type: 'InternalError', Message: String(error && error.message) });
@@ -176,6 +179,7 @@ function createXeroSimulator(overrides = {}) {
 		return true;
 	}
 
+	/** 503 windows and dropped connections, decided before the call is admitted. */
 	async function injectedFault(req, res, url, call, reply) {
 		if (!faultApplies(req, url)) return false;
 		if (faults.dropCount > 0) {
@@ -184,21 +188,6 @@ function createXeroSimulator(overrides = {}) {
 			call.fault = 'dropped';
 			req.socket.destroy();
 			return true;
-		}
-		const extra = faults.latencyByPath.find((rule) => new RegExp(rule.pattern).test(url.pathname));
-		const delay =
-			config.latencyMs + (extra ? extra.ms : 0) + (faults.slowCount > 0 ? faults.slowMs : 0);
-		if (faults.slowCount > 0) {
-			faults.slowCount--;
-			call.fault = 'slow';
-		}
-		if (delay > 0) {
-			await sleep(delay);
-			if (res.destroyed || req.socket.destroyed) {
-				call.status = -1;
-				call.fault = 'client-gone';
-				return true;
-			}
 		}
 		if (Date.now() < faults.unavailableUntil && url.pathname !== '/connect/token') {
 			call.fault = 'unavailable';
@@ -210,6 +199,31 @@ function createXeroSimulator(overrides = {}) {
 			return true;
 		}
 		return false;
+	}
+
+	/** How long this call takes to process: base latency, per-path latency, a slow fault. */
+	function callDelay(req, url, call) {
+		let delay = config.latencyMs;
+		const extra = faults.latencyByPath.find((rule) => new RegExp(rule.pattern).test(url.pathname));
+		if (extra) delay += extra.ms;
+		if (faults.slowCount > 0 && faultApplies(req, url)) {
+			faults.slowCount--;
+			call.fault = 'slow';
+			delay += faults.slowMs;
+		}
+		return delay;
+	}
+
+	/** Sleeps through the processing time; false when the client gave up meanwhile. */
+	async function processingTime(delay, req, res, call) {
+		if (delay <= 0) return true;
+		await sleep(delay);
+		if (res.destroyed || req.socket.destroyed) {
+			call.status = -1;
+			call.fault = 'client-gone';
+			return false;
+		}
+		return true;
 	}
 
 	// ---- identity ------------------------------------------------------------------------------
@@ -398,7 +412,7 @@ function createXeroSimulator(overrides = {}) {
 
 	// ---- accounting API ------------------------------------------------------------------------
 
-	async function accountingApi(req, url, rawBody, call, reply) {
+	async function accountingApi({ req, res, url, rawBody, call, reply, delay }) {
 		const auth = authenticate(req);
 		if (!auth) return unauthorized(reply);
 		let tenantId = req.headers['xero-tenant-id'];
@@ -423,6 +437,8 @@ function createXeroSimulator(overrides = {}) {
 		}
 		const headers = admission.headers;
 		try {
+			// Processing time counts as in flight, which is what Xero's concurrent limit measures.
+			if (!(await processingTime(delay, req, res, call))) return;
 			const route = url.pathname.slice(API_PREFIX.length);
 			const body = parseJson(rawBody);
 			if (body === undefined) {
