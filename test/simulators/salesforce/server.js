@@ -103,6 +103,9 @@ async function startSalesforceSimulator(options = {}) {
 		writes: [],
 		seq: 0,
 		idCounter: 1000,
+		// Bumped by reset(): a slow request that started before a reset must not write into the
+		// fresh state of the next test.
+		generation: 0,
 	};
 
 	function reseed() {
@@ -748,7 +751,12 @@ async function startSalesforceSimulator(options = {}) {
 
 		const fault = takeFault(scope, method, path + url.search);
 		const delay = state.config.latencyMs + (fault?.delayMs ?? 0);
+		const generation = state.generation;
 		if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+		if (generation !== state.generation) {
+			req.socket.destroy();
+			return;
+		}
 		if (fault) call.fault = fault.kind;
 		if (fault?.kind === 'DISCONNECT') {
 			call.status = 0;
@@ -1186,6 +1194,7 @@ async function startSalesforceSimulator(options = {}) {
 			return id;
 		},
 		reset() {
+			state.generation += 1;
 			reseed();
 			state.sessions.clear();
 			state.refreshTokens.clear();
