@@ -269,6 +269,12 @@ async function getOpportunityForInvoicing(
 			reason: 'invalid_order',
 		});
 	}
+	ctx.logger.debug('Salesforce opportunity read as an order', {
+		opportunityId: summary.id,
+		orderKey: mapped.order.orderKey,
+		lines: mapped.order.lines.length,
+		apiUsage: client.apiUsage(),
+	});
 	return {
 		...(mapped.order as unknown as IDataObject),
 		salesforce: metadata(client, {
@@ -354,6 +360,7 @@ async function updateRecord(
 	const fields = readFields(ctx, itemIndex);
 	delete fields.Id;
 	await client.update(sobject, id, fields);
+	ctx.logger.debug('Salesforce record updated', { sobject, id, fields: Object.keys(fields) });
 	return { id, success: true, sobject, salesforce: metadata(client) };
 }
 
@@ -375,6 +382,12 @@ async function upsertRecord(
 	const fields = readFields(ctx, itemIndex);
 	try {
 		const outcome = await client.upsert({ sobject, externalIdField, externalId, fields });
+		ctx.logger.debug('Salesforce record upserted', {
+			sobject,
+			id: outcome.id,
+			externalIdField,
+			created: outcome.created,
+		});
 		return {
 			id: outcome.id,
 			success: true,
@@ -401,6 +414,7 @@ async function createRecord(
 	const sobject = readName(ctx, itemIndex, 'sobject', 'Object');
 	const fields = readFields(ctx, itemIndex);
 	const { id } = await client.create(sobject, fields);
+	ctx.logger.debug('Salesforce record created', { sobject, id });
 	return { id, success: true, created: true, sobject, salesforce: metadata(client) };
 }
 
