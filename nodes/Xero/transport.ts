@@ -31,7 +31,8 @@ export type XeroFailureReason =
 	| 'not_found'
 	| 'idempotency_conflict'
 	| 'bad_request'
-	| 'token';
+	| 'token'
+	| 'limiter_unavailable';
 
 /**
  * A failed Xero call, already classified. It carries no request headers and no token: only the
@@ -525,16 +526,47 @@ export class XeroClient {
 			if (error.reason === 'unauthorized') await this.options.tokens.invalidate(token);
 			if (error.status === 429 && error.retryAfterMs) {
 				// Every process holds off this tenant, not only the one that got the 429.
-				await this.options.limiter.block(
-					this.scope,
-					error.retryAfterMs,
-					error.rateLimitProblem ?? 'minute',
-				);
+				await this.bestEffort(async () => {
+					await this.options.limiter.block(
+						this.scope,
+						error.retryAfterMs!,
+						error.rateLimitProblem ?? 'minute',
+					);
+				});
 			}
 			throw error;
 		} finally {
-			await this.options.limiter.release(this.scope, slot);
-			await this.observeRemaining(headers);
+			// The call is done either way: a bookkeeping failure must not turn it into an error.
+			// An unreleased slot frees itself when its lease runs out.
+			await this.bestEffort(async () => await this.options.limiter.release(this.scope, slot));
+			await this.bestEffort(async () => await this.observeRemaining(headers));
+		}
+	}
+
+	/**
+	 * Runs a limiter step; when Redis is unreachable the call is not sent (Xero's limits cannot be
+	 * kept without the shared count) and the failure is retryable.
+	 */
+	private async limiterStep<T>(step: () => Promise<T>): Promise<T> {
+		try {
+			return await step();
+		} catch (error) {
+			throw new XeroApiError({
+				message: `The shared Xero rate limiter in Redis is unreachable (${(error as Error).message}); the call was not sent`,
+				status: 0,
+				reason: 'limiter_unavailable',
+				retryable: true,
+			});
+		}
+	}
+
+	private async bestEffort(step: () => Promise<void>): Promise<void> {
+		try {
+			await step();
+		} catch (error) {
+			this.options.logger?.warn('Xero limiter bookkeeping failed', {
+				error: (error as Error).message,
+			});
 		}
 	}
 
@@ -544,7 +576,7 @@ export class XeroClient {
 		const sleep = this.options.sleep ?? defaultSleep;
 		let waited = 0;
 		for (;;) {
-			const result = await this.options.limiter.tryAcquire(this.scope);
+			const result = await this.limiterStep(() => this.options.limiter.tryAcquire(this.scope));
 			if (result.granted) return result.token;
 			if (result.problem === 'day') {
 				throw new XeroApiError({

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { INode } from 'n8n-workflow';
 
 import { readRetryHint } from '../../nodes/shared/errors';
-import { closeAllRedisClients } from '../../nodes/shared/redis';
+import { closeAllRedisClients, getRedisClient } from '../../nodes/shared/redis';
 import { toNodeError } from '../../nodes/Xero/context';
 import { createInvoiceFromOrder, getInvoice } from '../../nodes/Xero/operations';
 import {
@@ -328,6 +328,17 @@ describe('Dealflow Xero under rate limits, outages and token changes', () => {
 		expect(tokens.refreshes).toBe(1);
 		const grants = sim.ledger().calls.filter((c) => c.path === '/connect/token');
 		expect(grants.map((c) => c.status)).toEqual([200, 200]);
+	});
+
+	test('with Redis unreachable no call is sent and the failure is retryable', async () => {
+		sim = await startSimulator();
+		const deadRedis = getRedisClient({ host: '127.0.0.1', port: 1 }, 'commands');
+		const ctx = makeContext({ sim, redis: deadRedis, keyPrefix, client: { maxAttempts: 2 } });
+
+		const error = await getInvoice(ctx, 'INV-0001').catch((e: unknown) => e);
+
+		expect(error).toMatchObject({ reason: 'limiter_unavailable', retryable: true });
+		expect(apiCalls(sim)).toEqual([]);
 	});
 
 	test('an API error never carries the Authorization header or the token into n8n error data', async () => {

@@ -124,10 +124,7 @@ describe('the Xero simulator process', () => {
 
 		expect(response.headers.get('x-minlimit-remaining')).toBe('999');
 		expect(response.headers.get('x-daylimit-remaining')).toBe('4999');
-		expect(
-			response.headers.get('x-applimit-remaining') ??
-				response.headers.get('x-appminlimit-remaining'),
-		).toBe('9999');
+		expect(response.headers.get('x-appminlimit-remaining')).toBe('9999');
 	});
 
 	test('rejects a second invoice with the same InvoiceNumber as a ValidationException', async () => {
