@@ -1067,7 +1067,12 @@ async function startSalesforceSimulator(options = {}) {
 	// ---- control API ---------------------------------------------------------------------------
 
 	function control(req, res, method, route, raw, url) {
-		const body = raw ? JSON.parse(raw) : {};
+		let body;
+		try {
+			body = raw ? JSON.parse(raw) : {};
+		} catch {
+			return sendJson(res, 400, { error: 'control body is not JSON' });
+		}
 		if (route === 'ledger' && method === 'GET') return sendJson(res, 200, api.ledger());
 		if (route === 'ledger' && method === 'DELETE') {
 			api.clearLedger();
