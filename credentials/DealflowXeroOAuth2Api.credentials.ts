@@ -1,4 +1,4 @@
-import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+import type { ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
 
 /**
  * A Xero app connected with the authorization-code flow. n8n's OAuth2 machinery runs the consent
@@ -11,6 +11,11 @@ export class DealflowXeroOAuth2Api implements ICredentialType {
 	extends = ['oAuth2Api'];
 
 	displayName = 'Dealflow Xero OAuth2 API';
+
+	// Lists the organisations the connected account may use; fails when the token is not valid.
+	test: ICredentialTestRequest = {
+		request: { url: '={{$credentials.connectionsUrl}}', method: 'GET' },
+	};
 
 	properties: INodeProperties[] = [
 		{
