@@ -426,7 +426,7 @@ export class SalesforceClient {
 
 	private async session(config: TokenAuthConfig): Promise<SalesforceSession> {
 		return await this.cache.get(sessionCacheKey(config), config.sessionTtlMs, async () =>
-			withRetry(async () => mintSession(config, this.options.send, soapLogin(this)), {
+			withRetry(async () => mintSession(config, this.options.send, soapLogin(this.options.send)), {
 				policy: this.retry.policy,
 				maxAttempts: this.retry.maxAttempts,
 				maxWaitInPlaceMs: this.retry.maxWaitInPlaceMs,
@@ -435,25 +435,20 @@ export class SalesforceClient {
 			}),
 		);
 	}
-
-	/** @internal the raw sender, for SOAP login through jsforce */
-	rawSend(): HttpSend {
-		return this.options.send;
-	}
 }
 
 const describeCache = new Map<string, Set<string>>();
 
 /** SOAP login through jsforce (it knows the envelope), over our transport. */
-function soapLogin(client: SalesforceClient) {
+function soapLogin(send: HttpSend) {
 	return async (options: {
 		loginUrl: string;
 		username: string;
 		password: string;
 		apiVersion: string;
 	}): Promise<SalesforceSession> => {
-		const connection = new Connection({ loginUrl: options.loginUrl, version: client.apiVersion });
-		connection._transport = new SendTransport(client.rawSend());
+		const connection = new Connection({ loginUrl: options.loginUrl, version: options.apiVersion });
+		connection._transport = new SendTransport(send);
 		try {
 			await connection.loginBySoap(options.username, options.password);
 		} catch (error) {
