@@ -283,6 +283,10 @@ function describeFix(error: XeroApiError): string {
 		case 'unauthorized':
 		case 'token':
 			return 'Check the Xero credential: client id and secret, or reconnect the OAuth2 account.';
+		case 'idempotency_conflict':
+			return 'This order was sent moments ago with different invoice data. Retry after retryAfterMs: by then Xero has forgotten the key, and an invoice that did land is found by its reference.';
+		case 'limiter_unavailable':
+			return 'Check the Redis credential: without the shared limiter no call is sent to Xero.';
 		case 'forbidden':
 			return 'Check the tenant id and that the connection may use this organisation.';
 		default:

@@ -18,6 +18,9 @@ export const DEFAULT_API_BASE_URL = 'https://api.xero.com/api.xro/2.0';
 export const DEFAULT_TOKEN_URL = 'https://identity.xero.com/connect/token';
 export const DEFAULT_CONNECTIONS_URL = 'https://api.xero.com/connections';
 
+/** How long Xero remembers an Idempotency-Key (about 6 minutes), with a margin. */
+export const IDEMPOTENCY_KEY_LIFETIME_MS = 7 * 60_000;
+
 export type XeroFailureReason =
 	| 'validation'
 	| 'duplicate_number'
@@ -203,11 +206,15 @@ export function classifyRejection(rejection: ParsedRejection, operation: string)
 	}
 	const isValidation = isValidationBody(body);
 	if (status === 400 && isValidation && messages.some((m) => /idempotency-key/i.test(m))) {
+		// The same order key went out with a different body (changed settings, or an earlier
+		// attempt Xero refused) less than Xero's key lifetime ago. Retrying once the key has
+		// expired is safe: the reference search then finds the invoice if the first write landed.
 		return new XeroApiError({
-			message: `${messages.join('; ')}. The same order was sent with different data within Xero's idempotency window`,
+			message: `${messages.join('; ')}. The same order was sent with different data within Xero's idempotency window; it can be retried once the key expires`,
 			status,
 			reason: 'idempotency_conflict',
-			retryable: false,
+			retryable: true,
+			retryAfterMs: IDEMPOTENCY_KEY_LIFETIME_MS,
 			messages,
 			body,
 		});

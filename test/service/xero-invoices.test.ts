@@ -119,7 +119,7 @@ describe('Dealflow Xero invoices against the Xero simulator', () => {
 			expect(put.idempotencyKey).toBe('dealflow:invoice:sf:opp:006000003:closed-won');
 	});
 
-	test('the same Idempotency-Key with a different body is a non-retryable conflict', async () => {
+	test('the same Idempotency-Key with a different body is a conflict to retry only after the key expires', async () => {
 		const ctx = makeContext({ sim, redis, keyPrefix });
 		const contact = await findOrCreateContact(ctx, order(4).customer);
 		const invoice = (amount: number) =>
@@ -146,7 +146,14 @@ describe('Dealflow Xero invoices against the Xero simulator', () => {
 			)
 			.catch((e: unknown) => e);
 
-		expect(error).toMatchObject({ status: 400, reason: 'idempotency_conflict', retryable: false });
+		expect(error).toMatchObject({
+			status: 400,
+			reason: 'idempotency_conflict',
+			retryable: true,
+			retryAfterMs: 7 * 60_000,
+		});
+		// Not retried in place: one conflicting call reached Xero.
+		expect(apiCalls(sim).filter((c) => c.replayed === 'conflict')).toHaveLength(1);
 		expect(sim.ledger().invoices).toHaveLength(1);
 	});
 
