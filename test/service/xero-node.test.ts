@@ -248,6 +248,73 @@ describe('the Dealflow Xero node', () => {
 		expect(contact.json).toMatchObject({ contactId: created.json.contactId, createdNow: false });
 	});
 
+	test('in OAuth2 mode it uses the token n8n stores, and after a 401 lets n8n refresh it and reads the new one', async () => {
+		// n8n's side, played by hand: an authorization-code token in the credential, and an
+		// authenticated request helper that refreshes on 401 and saves the new token.
+		const grant = async (form: Record<string, string>) => {
+			const response = await fetch(sim.tokenUrl, {
+				method: 'POST',
+				headers: { 'content-type': 'application/x-www-form-urlencoded' },
+				body: new URLSearchParams({
+					client_id: 'oauth-client',
+					client_secret: 'oauth-secret',
+					...form,
+				}).toString(),
+			});
+			return (await response.json()) as { access_token: string; refresh_token: string };
+		};
+		let stored = await grant({
+			grant_type: 'authorization_code',
+			code: sim.issueAuthorizationCode(),
+		});
+		let refreshes = 0;
+		const base = fakeContext({
+			sim,
+			keyPrefix,
+			items: [{ json: { order: order(9) } }],
+			parameters: { authentication: 'oAuth2' },
+		});
+		const context = {
+			...base,
+			getCredentials: async (name: string) =>
+				name === 'dealflowXeroOAuth2Api'
+					? {
+							clientId: 'oauth-client',
+							apiBaseUrl: sim.apiBaseUrl,
+							connectionsUrl: sim.connectionsUrl,
+							oauthTokenData: { access_token: stored.access_token },
+						}
+					: await base.getCredentials(name),
+			helpers: {
+				httpRequestWithAuthentication: async (credentialName: string, request: { url: string }) => {
+					expect(credentialName).toBe('dealflowXeroOAuth2Api');
+					const first = await fetch(request.url, {
+						headers: { authorization: `Bearer ${stored.access_token}` },
+					});
+					if (first.status !== 401) return await first.json();
+					refreshes++;
+					stored = await grant({
+						grant_type: 'refresh_token',
+						refresh_token: stored.refresh_token,
+					});
+					return await (
+						await fetch(request.url, {
+							headers: { authorization: `Bearer ${stored.access_token}` },
+						})
+					).json();
+				},
+			},
+		} as unknown as IExecuteFunctions;
+		await new Xero().execute.call(context);
+
+		sim.expireTokens();
+		const [[again]] = await new Xero().execute.call(context);
+
+		expect(again.json).toMatchObject({ reference: '006000009', alreadyExisted: true });
+		expect(refreshes).toBe(1);
+		expect(sim.ledger().invoices).toHaveLength(1);
+	});
+
 	test('the tenant list comes from the connections and the credential test reports them', async () => {
 		const credential = {
 			clientId: 'custom-client',
