@@ -426,6 +426,32 @@ describe('Retry Queue consumer', () => {
 		expect(attempts[0].meta.attempt).toBe(1);
 	});
 
+	it('closes within its bound while a run hangs, and the job is taken again once its lock expires', async () => {
+		const queue = queueFor(newQueueName());
+		const hanging: Attempt[] = [];
+		const stuck = consume(queue.name, {
+			lockDurationMs: 1_000,
+			runAttempt: async (data, meta) => {
+				hanging.push({ at: Date.now(), meta, data });
+				return await new Promise<RunLike>(() => undefined);
+			},
+		});
+		const { jobId } = await enqueue(queue, { key: 'close', data: {}, keepCompletedSeconds: 60 });
+		await waitFor(() => hanging.length === 1);
+		await stuck.close(200);
+
+		const attempts: Attempt[] = [];
+		consume(queue.name, {
+			runAttempt: async (data, meta) => {
+				attempts.push({ at: Date.now(), meta, data });
+				return success;
+			},
+		});
+		await waitFor(async () => (await stateOf(queue, jobId)) === 'completed');
+		expect(attempts).toHaveLength(1);
+		expect(hanging).toHaveLength(1);
+	});
+
 	it('counts a run that does not finish in time as a failed attempt', async () => {
 		const queue = queueFor(newQueueName());
 		const attempts: Attempt[] = [];
