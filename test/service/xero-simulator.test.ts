@@ -174,7 +174,7 @@ describe('the Xero simulator process', () => {
 	});
 
 	test('answers 429 with Retry-After and X-Rate-Limit-Problem once the sixth call runs concurrently', async () => {
-		await control('POST', '/faults', { latency: [{ pattern: 'Contacts', ms: 300 }] });
+		await control('POST', '/faults', { latency: [{ pattern: 'Contacts', ms: 1_000 }] });
 
 		const responses = await Promise.all(
 			Array.from({ length: 6 }, async () => await api('GET', '/Contacts')),
