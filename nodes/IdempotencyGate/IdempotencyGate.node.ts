@@ -20,7 +20,7 @@ import { MAX_KEY_BYTES, MAX_RESULT_BYTES } from './GateLogic';
 // Claim has four outputs, Complete and Release one. n8n evaluates this in the editor and the
 // engine alike; a missing operation means the default, Claim.
 const OUTPUTS_EXPRESSION =
-	"={{ ($parameter.operation ?? 'claim') === 'claim' ? [{ type: 'main', displayName: 'New' }, { type: 'main', displayName: 'Completed' }, { type: 'main', displayName: 'In Progress' }, { type: 'main', displayName: 'Conflict' }] : [{ type: 'main', displayName: 'Done' }] }}";
+	"={{ ($parameter.operation ?? 'claim') === 'claim' ? [{ type: 'main', displayName: 'New' }, { type: 'main', displayName: 'Completed' }, { type: 'main', displayName: 'In Progress' }, { type: 'main', displayName: 'Conflict' }] : [{ type: 'main', displayName: 'Done' }] }}" as const;
 
 export class IdempotencyGate implements INodeType {
 	description: INodeTypeDescription = {
@@ -34,7 +34,7 @@ export class IdempotencyGate implements INodeType {
 			'Lets each delivery or business key through once, across executions and queue-mode workers, using Redis',
 		defaults: { name: 'Idempotency Gate' },
 		inputs: ['main'],
-		outputs: OUTPUTS_EXPRESSION as unknown as INodeTypeDescription['outputs'],
+		outputs: OUTPUTS_EXPRESSION,
 		credentials: [
 			{ name: 'dealflowRedisApi', required: true, testedBy: 'dealflowRedisConnectionTest' },
 		],

@@ -28,6 +28,9 @@ import {
 	GateUnavailableError,
 	releaseMany,
 	type BatchEntry,
+	type ClaimRequest,
+	type CompleteRequest,
+	type ReleaseRequest,
 } from './transport';
 
 /**
@@ -57,7 +60,7 @@ type Pending<T> = { index: number; key: string; request: T };
 export async function runClaim(ctx: GateContext): Promise<INodeExecutionData[][]> {
 	const items = ctx.fn.getInputData();
 	const outputs: INodeExecutionData[][] = [[], [], [], []];
-	const pending: Array<Pending<Parameters<typeof claimMany>[1][number]>> = [];
+	const pending: Array<Pending<ClaimRequest>> = [];
 
 	for (let index = 0; index < items.length; index++) {
 		try {
@@ -163,7 +166,7 @@ function describeClaim(key: string, token: string, outcome: ClaimOutcome) {
 export async function runComplete(ctx: GateContext): Promise<INodeExecutionData[][]> {
 	const items = ctx.fn.getInputData();
 	const output: INodeExecutionData[] = [];
-	const pending: Array<Pending<Parameters<typeof completeMany>[1][number]>> = [];
+	const pending: Array<Pending<CompleteRequest>> = [];
 
 	for (let index = 0; index < items.length; index++) {
 		try {
@@ -253,7 +256,7 @@ function claimLostError(
 export async function runRelease(ctx: GateContext): Promise<INodeExecutionData[][]> {
 	const items = ctx.fn.getInputData();
 	const output: INodeExecutionData[] = [];
-	const pending: Array<Pending<Parameters<typeof releaseMany>[1][number]>> = [];
+	const pending: Array<Pending<ReleaseRequest>> = [];
 
 	for (let index = 0; index < items.length; index++) {
 		try {
