@@ -182,14 +182,13 @@ export function whereString(value: string): string {
 }
 
 /**
- * The `where` filter that finds invoices this node already made for these references:
- * sales invoices not deleted or voided, so a compensated (voided) order can be billed again.
+ * The `where` filter that finds invoices this node already made for these references: sales
+ * invoices not deleted or voided, so a compensated (voided) order can be billed again. With
+ * several references the clause stays a flat list of ORs and the caller filters type and status.
  */
 export function invoicesByReferenceWhere(references: string[]): string {
 	const anyReference = references.map((ref) => `Reference==${whereString(ref)}`).join(' OR ');
 	const single = references.length === 1;
-	// Xero's where has no parentheses precedence we can rely on for OR inside AND, so the common
-	// single-reference case gets the status filter server-side and batches filter locally.
 	return single
 		? `Type=="ACCREC" AND Status!="DELETED" AND Status!="VOIDED" AND ${anyReference}`
 		: anyReference;
@@ -201,8 +200,8 @@ export function isLiveInvoiceStatus(status: unknown): boolean {
 }
 
 /**
- * The searches that find a customer's contact, most reliable first: account number, then
- * email, then name. Each is a Xero `where` clause.
+ * The clauses that find a customer's contact, most reliable first: account number, then email,
+ * then name. Sent as one `where` joined by OR, so a lookup costs one call.
  */
 export function contactSearches(customer: Customer): string[] {
 	const searches: string[] = [];
@@ -211,6 +210,27 @@ export function contactSearches(customer: Customer): string[] {
 	if (customer.email) searches.push(`EmailAddress==${whereString(customer.email)}`);
 	searches.push(`Name==${whereString(customer.name)}`);
 	return searches;
+}
+
+/**
+ * Picks the customer's contact among search results, most reliable match first: account number,
+ * then email, then name (case-insensitive, as Xero compares). Archived contacts never match.
+ *
+ * @returns the matching contact, or `undefined`.
+ */
+export function pickContact<
+	C extends { accountNumber?: string; emailAddress?: string; name?: string; archived: boolean },
+>(customer: Customer, candidates: C[]): C | undefined {
+	const live = candidates.filter((c) => !c.archived);
+	const same = (a: string | undefined, b: string | undefined) =>
+		!!a && !!b && a.trim().toLowerCase() === b.trim().toLowerCase();
+	return (
+		(customer.accountNumber
+			? live.find((c) => same(c.accountNumber, customer.accountNumber))
+			: undefined) ??
+		(customer.email ? live.find((c) => same(c.emailAddress, customer.email)) : undefined) ??
+		live.find((c) => same(c.name, customer.name))
+	);
 }
 
 /** A stable, secret-free cache key for a customer within a tenant. */

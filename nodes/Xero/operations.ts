@@ -21,6 +21,7 @@ import {
 	invoicesByReferenceWhere,
 	isDuplicateNumberMessage,
 	isLiveInvoiceStatus,
+	pickContact,
 	unitDecimalPlaces,
 	whereString,
 	type InvoiceDraft,
@@ -159,23 +160,29 @@ export async function findOrCreateContact(
 			return { contactId: cached, name: customer.name, createdNow: false, fromCache: true };
 	}
 
-	for (const where of contactSearches(customer)) {
-		const { body } = await ctx.client.request(
-			'search contacts',
-			async (api, tenantId) => await api.getContacts(tenantId, undefined, where),
-		);
-		const found = (body.contacts ?? []).find(
-			(c) => c.contactID && c.contactStatus !== Contact.ContactStatusEnum.ARCHIVED,
-		);
-		if (found?.contactID) {
-			await ctx.contacts.set(cacheKey, found.contactID, ctx.contactCacheSeconds);
-			return {
-				contactId: found.contactID,
-				name: found.name ?? customer.name,
-				createdNow: false,
-				fromCache: false,
-			};
-		}
+	const { body: search } = await ctx.client.request(
+		'search contacts',
+		async (api, tenantId) =>
+			await api.getContacts(tenantId, undefined, contactSearches(customer).join(' OR ')),
+	);
+	const found = pickContact(
+		customer,
+		(search.contacts ?? []).map((c) => ({
+			contactID: c.contactID,
+			accountNumber: c.accountNumber,
+			emailAddress: c.emailAddress,
+			name: c.name,
+			archived: String(c.contactStatus) === 'ARCHIVED',
+		})),
+	);
+	if (found?.contactID) {
+		await ctx.contacts.set(cacheKey, found.contactID, ctx.contactCacheSeconds);
+		return {
+			contactId: found.contactID,
+			name: found.name ?? customer.name,
+			createdNow: false,
+			fromCache: false,
+		};
 	}
 
 	const payload: Contacts = { contacts: [contactFromCustomer(customer) as Contact] };

@@ -5,6 +5,7 @@ import {
 	describeXeroErrorBody,
 	dueDate,
 	idempotencyKey,
+	pickContact,
 	unitDecimalPlaces,
 	whereString,
 	type InvoiceSettings,
@@ -113,6 +114,29 @@ describe('Xero invoice rules', () => {
 			'EmailAddress=="a@b.co"',
 			'Name=="A"',
 		]);
+	});
+
+	test('a contact is matched by account number before email before name, and never when archived', () => {
+		const customer = { name: 'Acme', accountNumber: 'A-1', email: 'ap@acme.test' };
+		const byName = { contactID: 'name', name: 'ACME', archived: false };
+		const byEmail = {
+			contactID: 'email',
+			emailAddress: 'AP@acme.test',
+			name: 'Other',
+			archived: false,
+		};
+		const byNumber = {
+			contactID: 'number',
+			accountNumber: 'A-1',
+			name: 'Old Acme',
+			archived: true,
+		};
+
+		expect(pickContact(customer, [byName, byEmail, byNumber])?.contactID).toBe('email');
+		expect(pickContact(customer, [byName, { ...byNumber, archived: false }])?.contactID).toBe(
+			'number',
+		);
+		expect(pickContact({ name: 'Nobody' }, [byName, byEmail])).toBeUndefined();
 	});
 
 	test('bad orders and bad settings are reported together, in words', () => {
