@@ -64,7 +64,7 @@ export async function runClaim(ctx: GateContext): Promise<INodeExecutionData[][]
 
 	for (let index = 0; index < items.length; index++) {
 		try {
-			const key = normaliseKey(ctx.fn.getNodeParameter('key', index));
+			const key = readKey(ctx.fn, index);
 			const mode = ctx.fn.getNodeParameter('fingerprint', index) as FingerprintMode;
 			const fields =
 				mode === 'fields'
@@ -170,7 +170,7 @@ export async function runComplete(ctx: GateContext): Promise<INodeExecutionData[
 
 	for (let index = 0; index < items.length; index++) {
 		try {
-			const key = normaliseKey(ctx.fn.getNodeParameter('key', index));
+			const key = readKey(ctx.fn, index);
 			pending.push({
 				index,
 				key,
@@ -260,7 +260,7 @@ export async function runRelease(ctx: GateContext): Promise<INodeExecutionData[]
 
 	for (let index = 0; index < items.length; index++) {
 		try {
-			const key = normaliseKey(ctx.fn.getNodeParameter('key', index));
+			const key = readKey(ctx.fn, index);
 			pending.push({
 				index,
 				key,
@@ -309,6 +309,20 @@ function readScope(fn: IExecuteFunctions, index: number): GateScope {
 		return { kind: 'custom', namespace: fn.getNodeParameter('namespace', index, '') as string };
 	}
 	return { kind: 'workflow', workflowId: String(fn.getWorkflow().id ?? '') };
+}
+
+function readKey(fn: IExecuteFunctions, index: number): string {
+	let value: unknown;
+	try {
+		value = fn.getNodeParameter('key', index);
+	} catch (error) {
+		// Most often the default key meeting items that did not come from the Signed Webhook.
+		throw new GateInputError(
+			`The Key expression failed: ${(error as Error).message}`,
+			'The default key reads {{ $json.verification.deliveryId }}, which the Signed Webhook node sets. When items come from another node, set Key to a field they have, e.g. sf:opp:{{ $json.Id }}:closed-won.',
+		);
+	}
+	return normaliseKey(value);
 }
 
 function readToken(fn: IExecuteFunctions, index: number): string {

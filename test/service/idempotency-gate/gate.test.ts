@@ -369,6 +369,24 @@ describe('Idempotency Gate node', () => {
 		expect(again[CLAIM_OUTPUT.inProgress]).toHaveLength(1);
 	});
 
+	it('explains a failing Key expression with a hint about where the default key comes from', async () => {
+		const run = runGate({
+			credentials,
+			items: [{ json: { Id: '006A' } }],
+			parameters: {
+				...claimParameters,
+				key: () => {
+					throw new Error("Cannot read properties of undefined (reading 'deliveryId')");
+				},
+			},
+		});
+
+		await expect(run).rejects.toThrow('The Key expression failed');
+		await run.catch((error: { description?: string }) => {
+			expect(error.description).toContain('Signed Webhook');
+		});
+	});
+
 	it('rejects a key longer than 512 bytes before writing anything', async () => {
 		const longKey = 'x'.repeat(513);
 		const run = runGate({ credentials, items: [delivery(longKey)], parameters: claimParameters });
