@@ -97,6 +97,19 @@ async function readCredential(fns: CredentialReader, mode: AuthMode): Promise<Xe
 	)) as XeroCredentialData;
 }
 
+const memoryLimiters = new Map<string, MemoryXeroLimiter>();
+
+/** One in-memory limiter per process and set of limits, so executions share its counts. */
+function processLimiter(limits: XeroLimits): MemoryXeroLimiter {
+	const key = JSON.stringify(limits);
+	let limiter = memoryLimiters.get(key);
+	if (!limiter) {
+		limiter = new MemoryXeroLimiter(limits);
+		memoryLimiters.set(key, limiter);
+	}
+	return limiter;
+}
+
 export interface NodeSettings {
 	mode: AuthMode;
 	useRedis: boolean;
@@ -126,7 +139,7 @@ export async function buildContext(
 	};
 	const limiter = redis
 		? new RedisXeroLimiter(redis, { keyPrefix, limits })
-		: new MemoryXeroLimiter(limits);
+		: processLimiter(limits);
 	const timeoutMs = Number(options.timeoutMs ?? 30_000);
 	const connectionsUrl = credential.connectionsUrl || DEFAULT_CONNECTIONS_URL;
 	const tokens: XeroTokenProvider =

@@ -315,6 +315,34 @@ describe('the Dealflow Xero node', () => {
 		expect(sim.ledger().invoices).toHaveLength(1);
 	});
 
+	test('without Redis, executions in one process still share one limiter', async () => {
+		const run = async () => {
+			const [[item]] = await new Xero().execute.call(
+				fakeContext({
+					sim,
+					keyPrefix,
+					items: [{ json: { invoiceId: 'INV-9999' } }],
+					parameters: {
+						useRedis: false,
+						operation: 'get',
+						options: { minuteLimit: 2, maxWaitInPlaceSeconds: 0.1 },
+					},
+					continueOnFail: true,
+				}),
+			);
+			return item.json;
+		};
+
+		const results = [await run(), await run(), await run()];
+
+		expect(results.map((r) => (r.retry as { reason?: string } | undefined)?.reason)).toEqual([
+			'not_found',
+			'not_found',
+			'rate_limited',
+		]);
+		expect(apiCalls(sim)).toHaveLength(2);
+	});
+
 	test('the tenant list comes from the connections and the credential test reports them', async () => {
 		const credential = {
 			clientId: 'custom-client',
