@@ -164,6 +164,13 @@ function describeMode(mode: 'regular' | 'queue') {
 				mode,
 				workers: 2,
 				name: `retry-queue-${mode}`,
+				// n8n's own Bull stall check notices a dead worker; shortened so the test need not wait
+				// a minute for it. The trigger's Execution Timeout (120 s) stays well above this.
+				env: {
+					QUEUE_WORKER_LOCK_DURATION: '10000',
+					QUEUE_WORKER_LOCK_RENEW_TIME: '2000',
+					QUEUE_WORKER_STALLED_INTERVAL: '5000',
+				},
 				credentials: [
 					{
 						...credential,
@@ -277,6 +284,31 @@ function describeMode(mode: 'regular' | 'queue') {
 			expect(nodeOutput(succeeded[0], 'Retry Queue Trigger')[0].json).toMatchObject({ jobId });
 			expect(downstream.deadLetters.has(jobId)).toBe(false);
 		});
+
+		if (mode === 'queue') {
+			it('completes a job whose execution was running on a worker killed with SIGKILL', async () => {
+				const { jobId } = await enqueueViaWorkflow({ orderKey: `hang-w:${token}`, mode: 'hang' });
+				await waitFor(() => downstream.calls.get(jobId) === 1, 'the first call to be in flight');
+				const running = await waitFor(async () => {
+					const list = await n8n.executions({ workflowId: consumerId });
+					return list.find((e) => e.status === 'running' && e.ranOn);
+				}, 'the running execution to show its worker');
+
+				await n8n.kill(running.ranOn as string, 'SIGKILL');
+				await waitFor(async () => (await stateOf(jobId)) === 'completed', 'the job to complete');
+				await n8n.restart(running.ranOn as string);
+
+				expect(downstream.calls.get(jobId)).toBe(2);
+				const succeeded = (await executionsFor(jobId)).filter((e) => e.status === 'success');
+				expect(succeeded).toHaveLength(1);
+				expect(downstream.deadLetters.has(jobId)).toBe(false);
+				// Main learned from n8n that the execution died; the trigger did not wait out its timeout.
+				const { logs } = await queue.getJobLogs(jobId);
+				expect(logs).toHaveLength(1);
+				expect(JSON.parse(logs[0])).toMatchObject({ attempt: 1, decision: 'retry' });
+				expect(JSON.parse(logs[0]).error).not.toMatch(/did not finish within/);
+			});
+		}
 	});
 }
 
