@@ -426,6 +426,29 @@ describe('Retry Queue consumer', () => {
 		expect(attempts[0].meta.attempt).toBe(1);
 	});
 
+	it('resumes the backoff schedule after a restart: a job waiting for its retry runs on the next consumer, no sooner', async () => {
+		const queue = queueFor(newQueueName());
+		const attempts: Attempt[] = [];
+		const policy = { baseMs: 1_500, capMs: 1_500, maxAttempts: 5 };
+		const runAttempt = async (data: unknown, meta: AttemptMeta) => {
+			attempts.push({ at: Date.now(), meta, data });
+			return meta.attempt === 1 ? failure('down') : success;
+		};
+		const before = consume(queue.name, { policy, random: () => 0.999, runAttempt });
+		const { jobId } = await enqueue(queue, { key: 'resume', data: {}, keepCompletedSeconds: 60 });
+		await waitFor(async () => (await stateOf(queue, jobId)) === 'delayed');
+		await before.close(5_000);
+
+		consume(queue.name, { policy, runAttempt });
+		await waitFor(async () => (await stateOf(queue, jobId)) === 'completed');
+
+		const { logs } = await queue.getJobLogs(jobId);
+		const delayMs = (JSON.parse(logs[0]) as { delayMs: number }).delayMs;
+		expect(delayMs).toBe(1_498);
+		expect(attempts.map((a) => a.meta.attempt)).toEqual([1, 2]);
+		expect(attempts[1].at - attempts[0].at).toBeGreaterThanOrEqual(delayMs - 5);
+	});
+
 	it('closes within its bound while a run hangs, and the job is taken again once its lock expires', async () => {
 		const queue = queueFor(newQueueName());
 		const hanging: Attempt[] = [];
