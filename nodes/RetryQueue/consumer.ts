@@ -21,7 +21,6 @@ import {
 	effectiveMaxAttempts,
 	jobIdToKey,
 	outcomeOfRun,
-	type AttemptError,
 	type AttemptOutcome,
 	type RetryPolicy,
 	type RunLike,
@@ -489,5 +488,3 @@ export function takeOneJob(options: ConsumerOptions): {
 		},
 	};
 }
-
-export type { AttemptError };
