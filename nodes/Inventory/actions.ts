@@ -145,6 +145,7 @@ async function runReserveOrders(run: Run): Promise<void> {
 				allowBackorders: options.allowBackorders === true,
 				unknownSku: options.unknownSku ?? 'error',
 			});
+			logMove(run, result);
 			failOnShortage(run, result, options, itemIndex);
 			run.out.push({
 				json: { ...run.items[itemIndex].json, inventory: toOutput(result) },
@@ -213,6 +214,7 @@ async function moveGroup(
 					createMissing: options.createMissing === true,
 					allowNegative: options.allowNegative === true,
 				});
+	logMove(run, result);
 	failOnShortage(run, result, options, first);
 	return {
 		json: { inventory: toOutput(result) },
@@ -225,6 +227,7 @@ async function runRelease(run: Run): Promise<void> {
 		try {
 			const orderKey = requireKey(run.fn.getNodeParameter('orderKey', itemIndex), 'Order Key');
 			const result = await release(contextFor(run, itemIndex, orderKey), orderKey);
+			logMove(run, result);
 			run.out.push({
 				json: { ...run.items[itemIndex].json, inventory: toOutput(result) },
 				pairedItem: { item: itemIndex },
@@ -328,6 +331,16 @@ export function toOutput(result: MoveResult): IDataObject {
 		...(result.appliedAt ? { appliedAt: result.appliedAt } : {}),
 		attempts: result.attempts,
 	};
+}
+
+function logMove(run: Run, result: MoveResult): void {
+	run.fn.logger.debug('Inventory move finished', {
+		key: result.key,
+		kind: result.kind,
+		status: result.status,
+		alreadyApplied: result.alreadyApplied,
+		attempts: result.attempts,
+	});
 }
 
 function failOnShortage(run: Run, result: MoveResult, options: Options, itemIndex: number): void {

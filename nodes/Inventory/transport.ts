@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
+import { Client, Pool, type ClientConfig, type PoolClient, type PoolConfig } from 'pg';
 
 import { isNetworkError } from '../shared/errors';
 import type { Dialect } from './logic';
@@ -62,14 +62,12 @@ function sslOptions(data: InventoryDbCredential) {
 	};
 }
 
-/** `pg` pool options from the credential; pure, so it is testable without a server. */
-export function toPgConfig(data: InventoryDbCredential): PoolConfig {
-	const config: PoolConfig = {
-		max: data.poolSize || DEFAULTS.poolSize,
+/** `pg` options for one connection; pure, so it is testable without a server. */
+export function toPgClientConfig(data: InventoryDbCredential): ClientConfig {
+	const config: ClientConfig = {
 		statement_timeout: data.statementTimeoutMs || DEFAULTS.statementTimeoutMs,
 		lock_timeout: data.lockTimeoutMs || DEFAULTS.lockTimeoutMs,
 		connectionTimeoutMillis: 10_000,
-		idleTimeoutMillis: 30_000,
 		application_name: 'n8n-nodes-dealflow inventory',
 		ssl: sslOptions(data),
 	};
@@ -84,11 +82,18 @@ export function toPgConfig(data: InventoryDbCredential): PoolConfig {
 	};
 }
 
-/** `mysql2` pool options from the credential; pure, so it is testable without a server. */
-export function toMysqlConfig(data: InventoryDbCredential): mysql.PoolOptions {
-	const config: mysql.PoolOptions = {
-		connectionLimit: data.poolSize || DEFAULTS.poolSize,
-		waitForConnections: true,
+/** `pg` pool options: one connection's options plus the pool's size and idle time. */
+export function toPgConfig(data: InventoryDbCredential): PoolConfig {
+	return {
+		...toPgClientConfig(data),
+		max: data.poolSize || DEFAULTS.poolSize,
+		idleTimeoutMillis: 30_000,
+	};
+}
+
+/** `mysql2` options for one connection; pure, so it is testable without a server. */
+export function toMysqlConnectionConfig(data: InventoryDbCredential): mysql.ConnectionOptions {
+	const config: mysql.ConnectionOptions = {
 		connectTimeout: 10_000,
 		// Big integers and decimals come back as strings; the node converts them where it reads.
 		supportBigNumbers: true,
@@ -102,6 +107,15 @@ export function toMysqlConfig(data: InventoryDbCredential): mysql.PoolOptions {
 		database: data.database || undefined,
 		user: data.user || undefined,
 		password: data.password || undefined,
+	};
+}
+
+/** `mysql2` pool options: one connection's options plus the pool's size. */
+export function toMysqlConfig(data: InventoryDbCredential): mysql.PoolOptions {
+	return {
+		...toMysqlConnectionConfig(data),
+		connectionLimit: data.poolSize || DEFAULTS.poolSize,
+		waitForConnections: true,
 	};
 }
 
@@ -369,20 +383,15 @@ function isConnectionError(error: unknown): boolean {
 export async function testConnection(data: InventoryDbCredential): Promise<string | undefined> {
 	try {
 		if (data.engine === 'mysql') {
-			const { connectionLimit, waitForConnections, ...options } = toMysqlConfig(data);
-			void connectionLimit;
-			void waitForConnections;
-			const connection = await mysql.createConnection(options);
+			const connection = await mysql.createConnection(toMysqlConnectionConfig(data));
 			try {
 				await connection.query('SELECT 1');
 			} finally {
 				await connection.end().catch(() => undefined);
 			}
 		} else {
-			const { max, idleTimeoutMillis, ...options } = toPgConfig(data);
-			void max;
-			void idleTimeoutMillis;
-			const client = new Client(options);
+			const client = new Client(toPgClientConfig(data));
+			// A failed handshake can also emit 'error'; the rejected connect() is what we report.
 			client.on('error', () => undefined);
 			try {
 				await client.connect();
