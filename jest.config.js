@@ -15,6 +15,8 @@ module.exports = {
 			displayName: 'e2e',
 			testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
 			globalSetup: '<rootDir>/test/e2e/harness/global-setup.ts',
+			globalTeardown: '<rootDir>/test/e2e/harness/global-teardown.ts',
+			setupFilesAfterEnv: ['<rootDir>/test/e2e/harness/jest-setup.ts'],
 		},
 	],
 };
