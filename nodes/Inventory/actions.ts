@@ -48,6 +48,7 @@ const SERVICE = 'inventory';
 interface Options {
 	allowBackorders?: boolean;
 	allowNegative?: boolean;
+	cancelIfUnreserved?: boolean;
 	createMissing?: boolean;
 	duplicateLines?: DuplicatePolicy;
 	maxAttempts?: number;
@@ -226,7 +227,10 @@ async function runRelease(run: Run): Promise<void> {
 	for (let itemIndex = 0; itemIndex < run.items.length; itemIndex++) {
 		try {
 			const orderKey = requireKey(run.fn.getNodeParameter('orderKey', itemIndex), 'Order Key');
-			const result = await release(contextFor(run, itemIndex, orderKey), orderKey);
+			const options = readOptions(run, itemIndex);
+			const result = await release(contextFor(run, itemIndex, orderKey), orderKey, {
+				cancelIfUnreserved: options.cancelIfUnreserved === true,
+			});
 			logMove(run, result);
 			run.out.push({
 				json: { ...run.items[itemIndex].json, inventory: toOutput(result) },

@@ -308,6 +308,15 @@ const optionProperties: INodeProperties[] = [
 				displayOptions: { show: { '/operation': ['adjust'] } },
 			},
 			{
+				displayName: 'Cancel If Not Yet Reserved',
+				name: 'cancelIfUnreserved',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether a release for an order that has reserved nothing yet is recorded anyway, so a reservation arriving later (e.g. from a retry queue) is refused with status "cancelled"',
+				displayOptions: { show: { '/operation': ['release'] } },
+			},
+			{
 				displayName: 'Create Missing SKUs',
 				name: 'createMissing',
 				type: 'boolean',

@@ -77,7 +77,11 @@ export interface IgnoredLine {
 export interface MoveResult {
 	key: string;
 	kind: MoveKind;
-	status: 'applied' | 'insufficient' | 'nothing_to_release';
+	/**
+	 * `cancelled`: a release came before any reservation and asked to block it, so the order key
+	 * will never reserve stock.
+	 */
+	status: 'applied' | 'insufficient' | 'nothing_to_release' | 'cancelled';
 	/** True when this key's move was already in the ledger: nothing changed this time. */
 	alreadyApplied: boolean;
 	lines: MovedLine[];
@@ -136,10 +140,36 @@ export async function runTransaction<T>(
 	return { value, attempts };
 }
 
+// A release recorded before any reservation: one ledger row with an empty SKU and no quantity.
+// The unique index makes it happen once like any other move.
+const CANCEL_MARKER_SKU = '';
+
 async function readLedger(session: DbSession, map: TableMapping, key: string) {
 	const rows = await session.query<LedgerRow>(sql.selectLedger(map, key));
-	const byKind = (kind: MoveKind) => rows.filter((row) => row.kind === kind);
-	return { byKind };
+	const byKind = (kind: MoveKind) =>
+		rows.filter((row) => row.kind === kind && row.sku !== CANCEL_MARKER_SKU);
+	const cancelMarker = rows.find((row) => row.kind === 'release' && row.sku === CANCEL_MARKER_SKU);
+	return { byKind, cancelMarker };
+}
+
+function cancelledResult(options: {
+	key: string;
+	kind: MoveKind;
+	alreadyApplied: boolean;
+	at?: Date | string;
+	attempts: number;
+}): MoveResult {
+	return {
+		key: options.key,
+		kind: options.kind,
+		status: 'cancelled',
+		alreadyApplied: options.alreadyApplied,
+		lines: [],
+		shortLines: [],
+		ignoredLines: [],
+		appliedAt: timestamp(options.at),
+		attempts: options.attempts,
+	};
 }
 
 /** Locks the stock rows in (sku, location) order. @returns found rows keyed by `rowKey`. */
@@ -260,9 +290,21 @@ export async function reserve(ctx: StockContext, options: ReserveOptions): Promi
 	let attempts = 0;
 	const result = await runTransaction(ctx, async (session) => {
 		attempts++;
+		// Moves of one order key take turns, so a release that cancels the order cannot slip
+		// between this reservation's ledger check and its commit.
+		await session.lockKey(options.orderKey);
 		const previous = async () => {
 			const ledger = await readLedger(session, map, options.orderKey);
 			const rows = ledger.byKind('reserve');
+			if (rows.length === 0 && ledger.cancelMarker) {
+				return cancelledResult({
+					key: options.orderKey,
+					kind: 'reserve',
+					alreadyApplied: true,
+					at: ledger.cancelMarker.created_at,
+					attempts,
+				});
+			}
 			if (rows.length === 0) return undefined;
 			return replay({
 				key: options.orderKey,
@@ -358,24 +400,68 @@ export async function reserve(ctx: StockContext, options: ReserveOptions): Promi
 	return { ...result.value, attempts: result.attempts };
 }
 
+export interface ReleaseOptions {
+	/**
+	 * When the order has reserved nothing yet, record the release anyway, so that a reservation
+	 * arriving later (say, from a retry queue) is refused with status `cancelled`. @default false
+	 */
+	cancelIfUnreserved?: boolean;
+}
+
 /**
  * Gives back the stock an order reserved: the compensation when invoicing fails for good or the
  * deal is lost. Releasing twice, or releasing an order that never reserved, changes nothing.
  *
- * @returns `applied`, `nothing_to_release`, or the original release with `alreadyApplied: true`
+ * @returns `applied`, `nothing_to_release`, `cancelled` (see {@link ReleaseOptions}), or the
+ * original release with `alreadyApplied: true`
  * @throws StockOperationError when a reserved SKU's stock row has since been deleted
  */
-export async function release(ctx: StockContext, orderKey: string): Promise<MoveResult> {
+export async function release(
+	ctx: StockContext,
+	orderKey: string,
+	options: ReleaseOptions = {},
+): Promise<MoveResult> {
 	const { map } = ctx;
 	let attempts = 0;
 	const result = await runTransaction(ctx, async (session): Promise<MoveResult> => {
 		attempts++;
+		await session.lockKey(orderKey);
 		const check = async () => {
 			const ledger = await readLedger(session, map, orderKey);
 			const released = ledger.byKind('release');
 			const reserved = ledger.byKind('reserve');
 			if (released.length > 0) {
 				return { done: replay({ key: orderKey, kind: 'release', rows: released, attempts }) };
+			}
+			if (ledger.cancelMarker) {
+				const at = ledger.cancelMarker.created_at;
+				const done = cancelledResult({
+					key: orderKey,
+					kind: 'release',
+					alreadyApplied: true,
+					at,
+					attempts,
+				});
+				return { done };
+			}
+			if (reserved.length === 0 && options.cancelIfUnreserved) {
+				await session.query(
+					sql.insertLedgerRow(map, {
+						key: orderKey,
+						kind: 'release',
+						sku: CANCEL_MARKER_SKU,
+						location: '',
+						delta: 0,
+						backordered: 0,
+					}),
+				);
+				const done = cancelledResult({
+					key: orderKey,
+					kind: 'release',
+					alreadyApplied: false,
+					attempts,
+				});
+				return { done };
 			}
 			if (reserved.length === 0) {
 				const nothing: MoveResult = {

@@ -36,6 +36,17 @@ export interface InventoryDbCredential {
 export interface DbSession {
 	/** Runs one statement. @returns its rows (empty for writes); throws the driver's error. */
 	query<R = Record<string, unknown>>(statement: Statement): Promise<R[]>;
+	/**
+	 * Takes a lock on an arbitrary key (e.g. an order key), held until the transaction ends, so
+	 * moves of the same key run one after another even when they touch no common stock row.
+	 * Throws a lock-timeout error when the lock is not granted within the lock timeout.
+	 */
+	lockKey(key: string): Promise<void>;
+}
+
+/** The advisory lock name for a key: a hash, so any key fits MySQL's 64-character limit. */
+export function keyLockName(key: string): string {
+	return `dealflow_inv:${createHash('sha256').update(key).digest('hex').slice(0, 48)}`;
 }
 
 export interface DbEngine {
@@ -147,6 +158,12 @@ class PgEngine implements DbEngine {
 			const session: DbSession = {
 				query: async <R>(statement: Statement) =>
 					(await client.query(statement.text, statement.values)).rows as R[],
+				// Transaction-scoped: released by COMMIT or ROLLBACK, and waits obey lock_timeout.
+				lockKey: async (key: string) => {
+					await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+						keyLockName(key),
+					]);
+				},
 			};
 			const result = await work(session);
 			await client.query('COMMIT');
@@ -170,13 +187,15 @@ class PgEngine implements DbEngine {
 class MysqlEngine implements DbEngine {
 	readonly dialect = 'mysql' as const;
 	private readonly pool: mysql.Pool;
+	private readonly lockWaitSeconds: number;
 
 	constructor(data: InventoryDbCredential) {
 		this.pool = mysql.createPool(toMysqlConfig(data));
-		const lockWaitSeconds = Math.max(
+		this.lockWaitSeconds = Math.max(
 			1,
 			Math.ceil((data.lockTimeoutMs || DEFAULTS.lockTimeoutMs) / 1000),
 		);
+		const lockWaitSeconds = this.lockWaitSeconds;
 		const statementMs = data.statementTimeoutMs || DEFAULTS.statementTimeoutMs;
 		// Session settings for each new connection; the driver queues them before any user query.
 		this.pool.on('connection', (connection) => {
@@ -197,6 +216,7 @@ class MysqlEngine implements DbEngine {
 
 	async transaction<T>(work: (session: DbSession) => Promise<T>): Promise<T> {
 		const connection = await this.pool.getConnection();
+		const heldLocks: string[] = [];
 		let destroy = false;
 		try {
 			await connection.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
@@ -205,6 +225,23 @@ class MysqlEngine implements DbEngine {
 				query: async <R>(statement: Statement) => {
 					const [rows] = await connection.execute(statement.text, statement.values as never[]);
 					return Array.isArray(rows) ? (rows as R[]) : [];
+				},
+				// MySQL's named locks belong to the session, not the transaction: they are released
+				// explicitly below once the transaction has ended.
+				lockKey: async (key: string) => {
+					const name = keyLockName(key);
+					const [rows] = await connection.query('SELECT GET_LOCK(?, ?) AS got', [
+						name,
+						this.lockWaitSeconds,
+					]);
+					if (Number((rows as Array<{ got: unknown }>)[0]?.got) !== 1) {
+						throw Object.assign(new Error('Lock wait timeout exceeded on the order key'), {
+							code: 'ER_LOCK_WAIT_TIMEOUT',
+							errno: 1205,
+							sqlState: 'HY000',
+						});
+					}
+					heldLocks.push(name);
 				},
 			};
 			const result = await work(session);
@@ -215,6 +252,13 @@ class MysqlEngine implements DbEngine {
 			destroy = rollbackFailed !== undefined || isConnectionError(error);
 			throw error;
 		} finally {
+			if (!destroy && heldLocks.length > 0) {
+				const failed = await rollbackQuietly(async () => {
+					for (const name of heldLocks) await connection.query('SELECT RELEASE_LOCK(?)', [name]);
+				});
+				// A connection that might still hold a named lock must never go back to the pool.
+				destroy = failed !== undefined;
+			}
 			if (destroy) connection.destroy();
 			else connection.release();
 		}

@@ -57,6 +57,7 @@ function interceptFirstTransaction(
 		transaction: async (work) =>
 			await engine.transaction(async (session) => {
 				const wrapped: DbSession = {
+					lockKey: async (key) => await session.lockKey(key),
 					query: async (statement) => {
 						if (!done && options.when(statement)) {
 							done = true;

@@ -82,6 +82,56 @@ describe.each(DIALECTS)('Stock moves on %s', (dialect) => {
 		expect(await fx.ledger(ctx)).toHaveLength(0);
 	});
 
+	it('refuses a later reservation after a release that cancelled the unreserved order', async () => {
+		const ctx = await fx.context();
+		await fx.seed(ctx, { P: 10 });
+
+		const cancel = await release(ctx, 'o-lost', { cancelIfUnreserved: true });
+		const cancelAgain = await release(ctx, 'o-lost', { cancelIfUnreserved: true });
+		const late = await reserve(ctx, {
+			orderKey: 'o-lost',
+			lines: lines([{ sku: 'P', quantity: 4 }]),
+		});
+
+		expect(cancel).toMatchObject({ status: 'cancelled', alreadyApplied: false });
+		expect(cancelAgain).toMatchObject({ status: 'cancelled', alreadyApplied: true });
+		expect(late).toMatchObject({ status: 'cancelled', alreadyApplied: true, lines: [] });
+		expect(await fx.onHand(ctx)).toEqual({ P: 10 });
+	});
+
+	it('ends with stock untouched whichever of a cancelling release and a reservation wins the race', async () => {
+		const ctx = await fx.context();
+		await fx.seed(ctx, { P: 100, Q: 100 });
+		const order = lines([
+			{ sku: 'Q', quantity: 2 },
+			{ sku: 'P', quantity: 3 },
+		]);
+		const keys = Array.from({ length: 20 }, (_, i) => `race-${i}`);
+
+		await Promise.all(
+			keys.flatMap((key) => [
+				reserve(ctx, { orderKey: key, lines: order }),
+				release(ctx, key, { cancelIfUnreserved: true }),
+			]),
+		);
+		// Whoever won, one more release settles the orders that reserved after all.
+		await Promise.all(keys.map(async (key) => await release(ctx, key)));
+
+		expect(await fx.onHand(ctx)).toEqual({ P: 100, Q: 100 });
+		const ledger = await fx.ledger(ctx);
+		for (const key of keys) {
+			const rows = ledger.filter((row) => row.order_key === key);
+			const reserved = rows.filter((row) => row.kind === 'reserve');
+			const released = rows.filter((row) => row.kind === 'release');
+			// Either cancelled before reserving (one marker row), or reserved and released in full.
+			if (reserved.length === 0) {
+				expect(released.map((row) => [row.sku, Number(row.quantity_delta)])).toEqual([['', 0]]);
+			} else {
+				expect(released.map((row) => row.sku).sort()).toEqual(['P', 'Q']);
+			}
+		}
+	});
+
 	it('changes nothing and lists the short lines when any line is short', async () => {
 		const ctx = await fx.context();
 		await fx.seed(ctx, { P: 10, Q: 1, R: 5 });
