@@ -54,7 +54,7 @@ export declare function n8nEnv(options: {
 	userFolder: string;
 	port: number;
 	brokerPort: number;
-	encryptionKey: string;
+	encryptionKey?: string;
 	extra?: Record<string, string>;
 }): NodeJS.ProcessEnv;
 export declare function runN8nCommand(options: {

@@ -366,7 +366,7 @@ async function installPackage({ tarball, nodesDir }) {
 
 /**
  * The environment for every n8n process of ours: Node 24 first on PATH, the user folder, ports,
- * a fixed encryption key, and n8n's calls home switched off.
+ * the encryption key (when given), and n8n's calls home switched off.
  * @returns {NodeJS.ProcessEnv}
  */
 function n8nEnv({ userFolder, port, brokerPort, encryptionKey, extra = {} }) {
@@ -387,11 +387,12 @@ function n8nEnv({ userFolder, port, brokerPort, encryptionKey, extra = {} }) {
 		N8N_LISTEN_ADDRESS: '127.0.0.1',
 		N8N_HOST: '127.0.0.1',
 		N8N_PROTOCOL: 'http',
-		WEBHOOK_URL: `http://127.0.0.1:${port}/`,
+		N8N_WEBHOOK_URL: `http://127.0.0.1:${port}/`,
 		N8N_EDITOR_BASE_URL: `http://127.0.0.1:${port}/`,
 		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 		N8N_RUNNERS_BROKER_LISTEN_ADDRESS: '127.0.0.1',
-		N8N_ENCRYPTION_KEY: encryptionKey,
+		// Without a key, n8n keeps the one it generated in <user folder>/.n8n/config.
+		...(encryptionKey ? { N8N_ENCRYPTION_KEY: encryptionKey } : {}),
 		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
 		N8N_SECURE_COOKIE: 'false',
 		N8N_DIAGNOSTICS_ENABLED: 'false',
@@ -403,6 +404,9 @@ function n8nEnv({ userFolder, port, brokerPort, encryptionKey, extra = {} }) {
 		N8N_HIRING_BANNER_ENABLED: 'false',
 		N8N_LICENSE_AUTO_RENEW_ENABLED: 'false',
 		N8N_AI_ENABLED: 'false',
+		// Both only call n8n's servers (MCP server list, AI assistant), which this machine can't reach.
+		N8N_DISABLED_MODULES: 'mcp-registry,instance-ai',
+		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
 		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
 		N8N_LOG_OUTPUT: 'console',
 		N8N_LOG_LEVEL: 'info',

@@ -185,8 +185,6 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 	const redisPrefix = mode === 'queue' ? `dealflow-e2e-${token}` : undefined;
 	const shared: Record<string, string> = {
 		N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '10',
-		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
-		N8N_DISABLED_MODULES: 'mcp-registry,instance-ai',
 	};
 	if (mode === 'queue' && database && redisPrefix) {
 		Object.assign(shared, {
