@@ -445,3 +445,68 @@ describe('the Signed Webhook trigger in a real n8n, regular mode', () => {
 		}
 	});
 });
+
+describe('the Signed Webhook trigger in a real n8n, queue mode', () => {
+	let n8n: N8nInstance;
+	let workflowId: string;
+	const url = () => n8n.webhookUrl(pathOf('generic'));
+
+	beforeAll(async () => {
+		n8n = await startN8n({
+			mode: 'queue',
+			workers: 2,
+			name: 'signed-webhook-queue',
+			credentials: [
+				{
+					...credentials.generic,
+					type: 'dealflowSigningSecretApi',
+					data: { secret: secrets.generic, previousSecret: '' },
+				},
+			],
+			workflows: [fixture('generic')],
+		});
+		workflowId = n8n.workflows[0].id;
+		const deadline = Date.now() + 120_000;
+		while ((await send({ url: url(), body: '' })).status === 404) {
+			if (Date.now() > deadline) throw new Error('The queue-mode webhook never became live');
+			await new Promise((resolve) => setTimeout(resolve, 500));
+		}
+	});
+
+	afterAll(async () => {
+		await n8n?.stop();
+	});
+
+	it('verifies on main, runs the execution on a worker, and rejects forgeries without enqueuing anything', async () => {
+		const body = JSON.stringify({ Id: '006xx000009', StageName: 'Closed Won' });
+		const forged = await send({
+			url: url(),
+			body,
+			headers: signGeneric({ secret: 'forged', body }),
+		});
+		expect(forged.status).toBe(403);
+
+		const deliveryId = `dlv-${token}-queue`;
+		const reply = await send({
+			url: url(),
+			body,
+			headers: signGeneric({ secret: secrets.generic, body, deliveryId }),
+		});
+		expect(reply.status).toBe(202);
+
+		const executions = await n8n.waitForExecutions({ workflowId, count: 1, settleMs: 1500 });
+		expect(executions).toHaveLength(1);
+		expect(executions[0]).toMatchObject({
+			status: 'success',
+			ranOn: expect.stringMatching(/^worker-/),
+		});
+		const [item] = nodeOutput(executions[0], 'Signed Webhook');
+		expect(item.json.verification).toEqual({
+			preset: 'generic',
+			secret: 'current',
+			timestamp: null,
+			deliveryId,
+		});
+		expect(n8n.logs()).not.toContain(secrets.generic);
+	});
+});
