@@ -6,8 +6,9 @@ import { classifyDbError, type DbEngine, type DbSession } from './transport';
 /**
  * The stock operations. Each move is one transaction that locks the stock rows it touches in
  * SKU order (so two orders can never wait on each other in a cycle), checks, updates and writes
- * its ledger rows. The ledger's unique (key, kind, sku, location) index is the last word on
- * "exactly once": a move that loses a race to its twin fails on that index, is retried, and then
+ * its ledger rows. Reserve and release first take a lock on the order key, so moves of one order
+ * take turns. The ledger's unique (key, kind, sku, location) index is the last word on "exactly
+ * once": a copy of a move that gets past the checks fails on that index, is retried, and then
  * finds its twin's rows and reports them as already applied.
  */
 
@@ -316,14 +317,11 @@ export async function reserve(ctx: StockContext, options: ReserveOptions): Promi
 			});
 		};
 
-		// Read once before locking (the cheap path for a replay) and again after: a twin request
-		// may have committed while this one waited for the row locks.
-		const early = await previous();
-		if (early) return early;
+		// Holding the key lock, this read sees any copy of this request that committed before.
+		const earlier = await previous();
+		if (earlier) return earlier;
 		const targets = options.lines.map((line) => ({ sku: line.sku, location: ctx.location }));
 		const rows = await lockRows(session, map, targets);
-		const late = await previous();
-		if (late) return late;
 
 		const unknown = options.lines.filter(
 			(line) => !rows.has(rowKey({ ...line, location: ctx.location })),
@@ -426,6 +424,7 @@ export async function release(
 	const result = await runTransaction(ctx, async (session): Promise<MoveResult> => {
 		attempts++;
 		await session.lockKey(orderKey);
+		// Holding the key lock, this read sees every earlier move of the order.
 		const check = async () => {
 			const ledger = await readLedger(session, map, orderKey);
 			const released = ledger.byKind('release');
@@ -479,13 +478,10 @@ export async function release(
 			return { reserved };
 		};
 
-		const early = await check();
-		if (early.done) return early.done;
-		// Reservation rows never change once written, so the early read names the rows to lock.
-		const reservedRows = early.reserved ?? [];
+		const state = await check();
+		if (state.done) return state.done;
+		const reservedRows = state.reserved ?? [];
 		const rows = await lockRows(session, map, reservedRows);
-		const late = await check();
-		if (late.done) return late.done;
 
 		const missing = reservedRows.filter((row) => !rows.has(rowKey(row)));
 		if (missing.length > 0) throw unknownSkuError(missing.map((row) => row.sku));
