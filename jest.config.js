@@ -4,6 +4,9 @@ const base = {
 	preset: 'ts-jest',
 	testEnvironment: 'node',
 	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+	// Build output and the local n8n hold copies of package.json that jest would see as a second
+	// module named n8n-nodes-dealflow.
+	modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.n8n-local/'],
 };
 
 module.exports = {
