@@ -123,6 +123,11 @@ async function main() {
 		const seconds = Math.round((Date.now() - started) / 1000);
 		timings.push(`${stage.name} ${seconds}s`);
 		if (code !== 0) {
+			// A stage without test counts (build, lint, a jest run that never started) counts as one
+			// failure, so the summary line never reads "0 failed" for a failed run.
+			if (!['unit', 'service', 'e2e'].includes(stage.name) || totals.failed === 0) {
+				totals.failed += 1;
+			}
 			say(
 				`\n✗ Stage "${stage.name}" (${stage.what}) failed with exit code ${code} after ${seconds}s.`,
 			);
