@@ -4,9 +4,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { newN8nId } from '../../scripts/lib/n8n-runtime';
 import { signGeneric } from '../../nodes/SignedWebhook/signing';
 import {
+	newN8nId,
 	nodeOutput,
 	startN8n,
 	type CredentialJson,

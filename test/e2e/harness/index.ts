@@ -20,3 +20,4 @@ export {
 } from './executions';
 export { N8nProcess } from './process';
 export { getFreePort } from './machine';
+export { newN8nId } from '../../../scripts/lib/n8n-runtime';
