@@ -254,6 +254,11 @@ async function shootPresetPanel(page, { baseUrl, workflows }) {
 	const ndv = page.locator('[data-test-id="ndv"]');
 	await ndv.waitFor({ state: 'visible', timeout: CANVAS_TIMEOUT_MS });
 	await page.locator(`[data-test-id="parameter-input-${PANEL_PARAMETER}"]`).first().click();
+	// The list scrolls after four presets; let it grow so the picture shows all of them.
+	await page.addStyleTag({
+		content:
+			'.el-select-dropdown__wrap, .el-select-dropdown .el-scrollbar__wrap { max-height: none !important; }',
+	});
 	await page.locator('.el-select-dropdown__item:visible').first().waitFor({ timeout: 10_000 });
 	await page.waitForTimeout(400);
 	await page.screenshot({ path: path.join(OUT_DIR, PANEL_FILE) });
