@@ -148,15 +148,6 @@ describe('the Signed Webhook trigger in a real n8n, regular mode', () => {
 		flows.forEach((flow, index) => {
 			workflowId[flow] = n8n.workflows[index].id;
 		});
-		// n8n may still be activating published workflows after it says the editor is up; an
-		// unsigned request is answered 404 until the webhook is registered, then 401 (no execution).
-		for (const flow of flows) {
-			const deadline = Date.now() + 120_000;
-			while ((await send({ url: url(flow), body: '' })).status === 404) {
-				if (Date.now() > deadline) throw new Error(`The ${flow} webhook never became live`);
-				await new Promise((resolve) => setTimeout(resolve, 500));
-			}
-		}
 	});
 
 	afterAll(async () => {
@@ -466,11 +457,6 @@ describe('the Signed Webhook trigger in a real n8n, queue mode', () => {
 			workflows: [fixture('generic')],
 		});
 		workflowId = n8n.workflows[0].id;
-		const deadline = Date.now() + 120_000;
-		while ((await send({ url: url(), body: '' })).status === 404) {
-			if (Date.now() > deadline) throw new Error('The queue-mode webhook never became live');
-			await new Promise((resolve) => setTimeout(resolve, 500));
-		}
 	});
 
 	afterAll(async () => {
