@@ -217,7 +217,8 @@ async function openWorkflow(page, { baseUrl, workflow }) {
 		workflow.nodes.length,
 		{ timeout: CANVAS_TIMEOUT_MS },
 	);
-	await page.waitForLoadState('networkidle').catch(() => {});
+	// n8n keeps its push connection open, so "idle" may never come; it is only a best effort.
+	await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => {});
 	await dismissOverlays(page);
 	await page.locator('[data-test-id="zoom-to-fit"]').click();
 	// Zoom to fit animates; let it finish before the picture.
@@ -250,7 +251,11 @@ async function shootPresetPanel(page, { baseUrl, workflows }) {
 	const node = workflow.nodes.find((candidate) => candidate.type === PANEL_NODE_TYPE);
 
 	await openWorkflow(page, { baseUrl, workflow });
-	await page.locator(`.vue-flow__node:has-text("${node.name}")`).first().dblclick();
+	// Vue Flow tags each drawn node with the n8n node's id; a file without ids gets new ones.
+	const drawn = node.id
+		? page.locator(`.vue-flow__node[data-id="${node.id}"]`)
+		: page.locator('.vue-flow__node').filter({ hasText: node.name }).first();
+	await drawn.dblclick();
 	const ndv = page.locator('[data-test-id="ndv"]');
 	await ndv.waitFor({ state: 'visible', timeout: CANVAS_TIMEOUT_MS });
 	await page.locator(`[data-test-id="parameter-input-${PANEL_PARAMETER}"]`).first().click();
