@@ -143,9 +143,73 @@ function readPath(value: unknown, path: string): unknown {
  * order its keys arrived in. `undefined` members are left out, as JSON does.
  */
 export function canonicalJson(value: unknown): string {
-	// The replacer hands JSON.stringify a re-ordered copy of each object; native stringify does
-	// the rest, several times faster than building the text by hand.
+	try {
+		return writeCanonical(value, 0);
+	} catch (error) {
+		if (error !== UNUSUAL) throw error;
+	}
+	// Anything beyond plain JSON data (toJSON, class instances, boxed values, functions, bigint,
+	// very deep nesting): native stringify with a key-sorting replacer defines the text.
 	return JSON.stringify(value, sortKeys) ?? 'null';
+}
+
+/** Thrown inside writeCanonical to hand a value over to the replacer path. */
+const UNUSUAL = Symbol('unusual value');
+
+/** Deeper than this is either a cycle or not item data; the replacer path decides (and throws). */
+const MAX_FAST_DEPTH = 64;
+
+/**
+ * The same text as the replacer path, written directly for plain objects, arrays and primitives:
+ * a replacer takes native stringify off its fast path, and this runs several times faster. Every
+ * claim fingerprints its item, so this is on the gate's hot path.
+ */
+function writeCanonical(value: unknown, depth: number): string {
+	switch (typeof value) {
+		case 'string':
+		case 'number':
+			return JSON.stringify(value);
+		case 'boolean':
+			return value ? 'true' : 'false';
+		case 'object':
+			break;
+		default:
+			throw UNUSUAL;
+	}
+	if (value === null) return 'null';
+	if (depth > MAX_FAST_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+		throw UNUSUAL;
+	}
+	if (Array.isArray(value)) {
+		let text = '[';
+		for (let index = 0; index < value.length; index++) {
+			const member: unknown = value[index];
+			if (index) text += ',';
+			text += member === undefined ? 'null' : writeCanonical(member, depth + 1);
+		}
+		return text + ']';
+	}
+	const prototype = Object.getPrototypeOf(value) as unknown;
+	if (prototype !== Object.prototype && prototype !== null) throw UNUSUAL;
+
+	const record = value as Record<string, unknown>;
+	let text = '{';
+	for (const key of canonicalKeyOrder(record)) {
+		const member = record[key];
+		if (member === undefined) continue;
+		if (text.length > 1) text += ',';
+		text += JSON.stringify(key) + ':' + writeCanonical(member, depth + 1);
+	}
+	return text + '}';
+}
+
+/** Sorted keys, except that integer-like keys come first, ascending, as in any JS object. */
+function canonicalKeyOrder(record: Record<string, unknown>): string[] {
+	const keys = Object.keys(record).sort();
+	if (!keys.some((key) => key.charCodeAt(0) >= 48 && key.charCodeAt(0) <= 57)) return keys;
+	const ordered: Record<string, true> = Object.create(null) as Record<string, true>;
+	for (const key of keys) ordered[key] = true;
+	return Object.keys(ordered);
 }
 
 function sortKeys(_key: string, value: unknown): unknown {

@@ -43,17 +43,37 @@ const COMMON = `
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local FOREIGN = 'the key holds data that is not an Idempotency Gate record'
+local NO_EXPIRY = 'the claim record lost its expiry outside the gate, so its lease cannot be read; delete the key to reset it'
 
 local function parse(raw)
-	local state, fence, leaseEnd, doneAt, fp, token, result =
-		string.match(raw, '^dfg1|(%l+)|(%d+)|(%d*)|(%d*)|([^|]*)|([^|]*)|(.*)$')
+	local state, fence, lease, doneAt, fp, token, result =
+		string.match(raw, '^dfg1|(%l+)|(%d+)|(r?%d*)|(%d*)|([^|]*)|([^|]*)|(.*)$')
 	if not state then
 		return nil
 	end
 	return {
-		state = state, fence = tonumber(fence), leaseEnd = tonumber(leaseEnd) or 0,
+		state = state, fence = tonumber(fence), lease = lease,
 		doneAt = tonumber(doneAt) or 0, fp = fp, token = token, result = result,
 	}
+end
+
+-- When a claim's lease ends, on the Redis clock. A claim written by the client's fast path stores
+-- 'r<retention ms>': it was set with PX lease + retention, so its lease ends that long before the
+-- key expires. Returns nil when such a key has lost its expiry (changed outside the gate).
+local function leaseEndOf(rec, key)
+	if string.sub(rec.lease, 1, 1) ~= 'r' then
+		return tonumber(rec.lease) or 0
+	end
+	local expiresAt = redis.pcall('PEXPIRETIME', key)
+	if type(expiresAt) ~= 'number' then
+		-- Redis before 7.0 has no PEXPIRETIME; PTTL gives the same on its clock.
+		local ttl = redis.call('PTTL', key)
+		expiresAt = ttl >= 0 and now + ttl or ttl
+	end
+	if expiresAt < 0 then
+		return nil
+	end
+	return expiresAt - tonumber(string.sub(rec.lease, 2))
 end
 
 local function record(state, fence, leaseEnd, doneAt, fp, token, result)
@@ -67,10 +87,15 @@ end
 `;
 
 /**
- * KEYS: one record per key. ARGV, 4 per key: fingerprint, new token, lease ms, retention ms.
- * Replies, one per key: `{'conflict', storedFp, fence, state}`,
- * `{'completed', result, fence, doneAt}`, `{'in_progress', msLeft, fence}`,
- * `{'new', fence, leaseEnd, previousState}` or `{'error', message}`.
+ * KEYS: one record per key. ARGV, 2 per key: the claim to write if the key is free (a record in
+ * state `claimed` with fencing number 1, its lease as `r<retention ms>`, the fingerprint and the
+ * new token; see `freshClaimRecord` in transport.ts) and its TTL in ms (lease + retention).
+ *
+ * Reply: `{now, reply1, reply2, ...}`, the Redis time first, then one reply per key: `0` for a
+ * free key claimed now with fencing number 1 (its lease ends at now + lease), or
+ * `{'conflict', storedFp, fence, state}`, `{'completed', result, fence, doneAt}`,
+ * `{'in_progress', msLeft, fence}`, `{'new', fence, leaseEnd, previousState}` (a takeover) or
+ * `{'error', message}`. A bare `0` keeps the reply for the common case to one small integer.
  */
 export const CLAIM_SCRIPT = `${COMMON}
 -- Writes the claim only if the key is free and returns what was there (false when free).
@@ -86,40 +111,45 @@ local function claimIfFree(key, value, ttl)
 	return old
 end
 
-local replies = {}
+local replies = {now}
 for i, key in ipairs(KEYS) do
-	local base = (i - 1) * 4
-	local fingerprint = ARGV[base + 1]
-	local token = ARGV[base + 2]
-	local leaseMs = tonumber(ARGV[base + 3])
-	local ttl = leaseMs + tonumber(ARGV[base + 4])
-	local leaseEnd = now + leaseMs
+	local fresh = ARGV[i * 2 - 1]
+	local ttl = ARGV[i * 2]
 
-	local old = claimIfFree(key, record('claimed', 1, leaseEnd, '', fingerprint, token, ''), ttl)
+	local old = claimIfFree(key, fresh, ttl)
 	if isError(old) then
-		replies[i] = {'error', old.err}
+		replies[i + 1] = {'error', old.err}
 	elseif old == false then
-		replies[i] = {'new', 1, leaseEnd, ''}
+		replies[i + 1] = 0
 	else
 		local rec = parse(old)
-		if not rec then
-			replies[i] = {'error', FOREIGN}
+		local claimant = parse(fresh)
+		-- false when the record is not a claim, nil when a claim's lease cannot be read.
+		local heldUntil = rec and rec.state == 'claimed' and leaseEndOf(rec, key)
+		if not claimant or claimant.fence ~= 1 or string.sub(claimant.lease, 1, 1) ~= 'r' then
+			replies[i + 1] = {'error', 'the claim to write is not a fresh claim record'}
+		elseif not rec then
+			replies[i + 1] = {'error', FOREIGN}
+		elseif heldUntil == nil then
+			replies[i + 1] = {'error', NO_EXPIRY}
 		else
-			local held = rec.state == 'claimed' and rec.leaseEnd > now
+			local held = heldUntil and heldUntil > now
+			local fingerprint = claimant.fp
 			if (held or rec.state == 'completed') and fingerprint ~= '' and rec.fp ~= ''
 				and rec.fp ~= fingerprint then
 				-- A second payload under a key that is held or done is a client bug, not a retry.
-				replies[i] = {'conflict', rec.fp, rec.fence, rec.state}
+				replies[i + 1] = {'conflict', rec.fp, rec.fence, rec.state}
 			elseif rec.state == 'completed' then
-				replies[i] = {'completed', rec.result, rec.fence, rec.doneAt}
+				replies[i + 1] = {'completed', rec.result, rec.fence, rec.doneAt}
 			elseif held then
-				replies[i] = {'in_progress', rec.leaseEnd - now, rec.fence}
+				replies[i + 1] = {'in_progress', heldUntil - now, rec.fence}
 			else
 				-- Released, or a lapsed lease (a crashed holder): take it with the next number.
 				local fence = rec.fence + 1
-				redis.call('SET', key, record('claimed', fence, leaseEnd, '', fingerprint, token, ''),
-					'PX', ttl)
-				replies[i] = {'new', fence, leaseEnd, rec.state}
+				redis.call('SET', key,
+					record('claimed', fence, claimant.lease, '', fingerprint, claimant.token, ''), 'PX', ttl)
+				local leaseMs = tonumber(ttl) - tonumber(string.sub(claimant.lease, 2))
+				replies[i + 1] = {'new', fence, now + leaseMs, rec.state}
 			end
 		end
 	end
@@ -154,7 +184,8 @@ for i, key in ipairs(KEYS) do
 	else
 		-- The token still matching means nobody re-claimed after a lapse: the holder may finish.
 		local lapsed = 0
-		if rec.leaseEnd <= now then
+		local leaseEnd = leaseEndOf(rec, key)
+		if leaseEnd ~= nil and leaseEnd <= now then
 			lapsed = 1
 		end
 		redis.call('SET', key, record('completed', rec.fence, '', now, rec.fp, rec.token, ARGV[base + 2]),

@@ -77,7 +77,12 @@ export class GateUnavailableError extends Error {
 }
 
 /**
- * Claims many keys in one pipelined round trip.
+ * Claims many keys in one pipelined round trip: one claim-script call per chunk of
+ * {@link SCRIPT_CHUNK_SIZE} keys, each deciding its keys in one atomic run.
+ *
+ * Each key is sent the claim to write if it is free, already built here (see
+ * {@link freshClaimRecord}), and its TTL, so the script's common case is one
+ * `SET NX PX GET` per key and a one-integer reply.
  *
  * @returns one entry per request, in order.
  * @throws GateUnavailableError when Redis is unreachable or a reply is lost to a connection
@@ -87,13 +92,62 @@ export async function claimMany(
 	client: Redis,
 	requests: ClaimRequest[],
 ): Promise<Array<BatchEntry<ClaimOutcome>>> {
-	return await runBatch({
+	const args: Array<string | number> = [];
+	for (const request of requests) {
+		args.push(freshClaimRecord(request), request.leaseMs + request.retentionMs);
+	}
+	const chunks = await sendChunks({
 		client,
 		command: COMMANDS.claim,
-		keys: requests.map((r) => r.redisKey),
-		args: requests.map((r) => [r.fingerprint, r.token, r.leaseMs, r.retentionMs]),
-		parse: parseClaimReply,
+		keys: requests.map((request) => request.redisKey),
+		args,
+		argsPerKey: 2,
 	});
+
+	const entries: Array<BatchEntry<ClaimOutcome>> = [];
+	for (const { start, end, error, reply } of chunks) {
+		// The script's reply: the Redis time, then one reply per key.
+		const replies = Array.isArray(reply) ? (reply as unknown[]) : [];
+		const now = Number(replies[0]);
+		for (let index = start; index < end; index++) {
+			const keyReply = replies[index - start + 1];
+			entries.push(
+				keyReply === 0 && !error
+					? {
+							ok: true,
+							value: {
+								outcome: 'new',
+								fencingToken: 1,
+								leaseExpiresAt: now + requests[index].leaseMs,
+								takeover: 'none',
+							},
+						}
+					: toEntry(error, keyReply, parseClaimReply),
+			);
+		}
+	}
+	return entries;
+}
+
+/**
+ * The record a claim writes: state `claimed`, fencing number 1 (the script raises it on a
+ * takeover), and in place of the lease end `r<retention ms>`. The key is set with PX
+ * lease + retention, so the lease ends exactly the retention before the key expires, on the Redis
+ * clock, without the client knowing that clock. Same field order as the scripts' records (see
+ * scripts.ts).
+ *
+ * @throws Error when the fingerprint or token holds a `|` or the times are not whole
+ * non-negative milliseconds: the record could not be read back, so nothing is sent.
+ */
+export function freshClaimRecord(request: ClaimRequest): string {
+	const { fingerprint, token, leaseMs, retentionMs } = request;
+	if (fingerprint.includes('|') || token.includes('|')) {
+		throw new Error('A claim fingerprint or token must not contain "|"');
+	}
+	if (![leaseMs, retentionMs].every((ms) => Number.isSafeInteger(ms) && ms >= 0)) {
+		throw new Error('A claim lease and retention must be whole, non-negative milliseconds');
+	}
+	return `dfg1|claimed|1|r${retentionMs}||${fingerprint}|${token}|`;
 }
 
 /**
@@ -141,44 +195,86 @@ async function runBatch<T>(options: {
 	args: Array<Array<string | number>>;
 	parse: (reply: unknown) => T;
 }): Promise<Array<BatchEntry<T>>> {
-	const { keys, args } = options;
+	const chunks = await sendChunks({
+		client: options.client,
+		command: options.command,
+		keys: options.keys,
+		args: options.args.flat(),
+		argsPerKey: options.args[0]?.length ?? 0,
+	});
+	const entries: Array<BatchEntry<T>> = [];
+	for (const { start, end, error, reply } of chunks) {
+		const perKey = Array.isArray(reply) ? (reply as unknown[]) : [];
+		for (let index = start; index < end; index++) {
+			entries.push(toEntry(error, perKey[index - start], options.parse));
+		}
+	}
+	return entries;
+}
+
+interface ChunkReply {
+	start: number;
+	end: number;
+	error: Error | undefined;
+	reply: unknown;
+}
+
+/**
+ * Sends one script call per chunk of keys, all in one pipeline.
+ *
+ * @returns each chunk's key range with its reply or the error Redis gave for it.
+ * @throws GateUnavailableError when Redis could not be asked or a reply was lost.
+ */
+async function sendChunks(options: {
+	client: Redis;
+	command: string;
+	keys: string[];
+	args: Array<string | number>;
+	argsPerKey: number;
+}): Promise<ChunkReply[]> {
+	const { keys, args, argsPerKey } = options;
 	if (!keys.length) return [];
 	prepare(options.client);
 
 	const pipeline = options.client.pipeline();
 	const queue = pipeline as unknown as Record<string, ScriptCommand>;
-	const chunks: Array<{ start: number; end: number }> = [];
+	const chunks: ChunkReply[] = [];
 	for (let start = 0; start < keys.length; start += SCRIPT_CHUNK_SIZE) {
 		const end = Math.min(start + SCRIPT_CHUNK_SIZE, keys.length);
-		chunks.push({ start, end });
+		chunks.push({ start, end, error: undefined, reply: undefined });
 		queue[options.command].call(
 			pipeline,
 			end - start,
 			...keys.slice(start, end),
-			...args.slice(start, end).flat(),
+			...args.slice(start * argsPerKey, end * argsPerKey),
 		);
 	}
 
+	const replies = await execOrFailClosed(pipeline, chunks.length);
+	replies.forEach(([error, reply], chunkIndex) => {
+		if (error && isConnectionFailure(error)) throw new GateUnavailableError(error);
+		chunks[chunkIndex].error = error ?? undefined;
+		chunks[chunkIndex].reply = reply;
+	});
+	return chunks;
+}
+
+type PipelineReplies = NonNullable<Awaited<ReturnType<ChainableCommander['exec']>>>;
+
+async function execOrFailClosed(
+	pipeline: ChainableCommander,
+	expected: number,
+): Promise<PipelineReplies> {
 	let replies: Awaited<ReturnType<ChainableCommander['exec']>>;
 	try {
 		replies = await pipeline.exec();
 	} catch (error) {
 		throw new GateUnavailableError(error);
 	}
-	if (!replies || replies.length !== chunks.length) {
+	if (!replies || replies.length !== expected) {
 		throw new GateUnavailableError(new Error('the pipeline returned no replies'));
 	}
-
-	const entries: Array<BatchEntry<T>> = [];
-	replies.forEach(([error, reply], chunkIndex) => {
-		const { start, end } = chunks[chunkIndex];
-		if (error && isConnectionFailure(error)) throw new GateUnavailableError(error);
-		const perKey = Array.isArray(reply) ? (reply as unknown[]) : [];
-		for (let index = start; index < end; index++) {
-			entries.push(toEntry(error ?? undefined, perKey[index - start], options.parse));
-		}
-	});
-	return entries;
+	return replies;
 }
 
 function toEntry<T>(
