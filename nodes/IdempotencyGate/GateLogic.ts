@@ -50,6 +50,8 @@ export function normaliseKey(value: unknown): string {
 		);
 	}
 	const key = String(value);
+	// A UTF-16 unit takes at most 3 UTF-8 bytes, so most keys need no byte count.
+	if (key.length * 3 <= MAX_KEY_BYTES) return key;
 	const bytes = Buffer.byteLength(key, 'utf8');
 	if (bytes > MAX_KEY_BYTES) {
 		throw new GateInputError(
@@ -205,11 +207,37 @@ function writeCanonical(value: unknown, depth: number): string {
 
 /** Sorted keys, except that integer-like keys come first, ascending, as in any JS object. */
 function canonicalKeyOrder(record: Record<string, unknown>): string[] {
-	const keys = Object.keys(record).sort();
-	if (!keys.some((key) => key.charCodeAt(0) >= 48 && key.charCodeAt(0) <= 57)) return keys;
+	const keys = sortedKeys(record);
+	// Sorted, so any key starting with a digit comes before the first letter-led key.
+	let digitLed = false;
+	for (const key of keys) {
+		const first = key.charCodeAt(0);
+		if (first > 57) break;
+		if (first >= 48) {
+			digitLed = true;
+			break;
+		}
+	}
+	if (!digitLed) return keys;
 	const ordered: Record<string, true> = Object.create(null) as Record<string, true>;
 	for (const key of keys) ordered[key] = true;
 	return Object.keys(ordered);
+}
+
+/**
+ * Object.keys in the order of a default sort (UTF-16 code units). Item objects have few keys, and
+ * for those an insertion sort beats Array.prototype.sort's general machinery.
+ */
+function sortedKeys(record: Record<string, unknown>): string[] {
+	const keys = Object.keys(record);
+	if (keys.length > 16) return keys.sort();
+	for (let i = 1; i < keys.length; i++) {
+		const key = keys[i];
+		let j = i - 1;
+		for (; j >= 0 && keys[j] > key; j--) keys[j + 1] = keys[j];
+		keys[j + 1] = key;
+	}
+	return keys;
 }
 
 function sortKeys(_key: string, value: unknown): unknown {

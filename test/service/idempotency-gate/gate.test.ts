@@ -214,6 +214,85 @@ describe('Idempotency Gate against a real Redis', () => {
 		expect(completedTtl).toBeGreaterThan(3 * DAY_MS - 60_000);
 		expect(completedTtl).toBeLessThanOrEqual(3 * DAY_MS);
 	});
+
+	it("judges a claim's lease by the key's expiry on the Redis clock, for the holder and for a takeover", async () => {
+		const before = Date.now();
+		const first = await claimOne(claimRequest('clock', { leaseMs: 400, retentionMs: DAY_MS }));
+		const waiting = await claimOne(claimRequest('clock'));
+
+		expect(first).toMatchObject({ outcome: 'new', fencingToken: 1 });
+		if (first.outcome !== 'new' || waiting.outcome !== 'inProgress') throw new Error('unexpected');
+		// Loose bounds: Redis and this process share a clock here, and the reply is not instant.
+		expect(first.leaseExpiresAt).toBeGreaterThanOrEqual(before + 400 - 50);
+		expect(first.leaseExpiresAt).toBeLessThanOrEqual(Date.now() + 400 + 50);
+		expect(waiting.retryAfterMs).toBeGreaterThan(0);
+		expect(waiting.retryAfterMs).toBeLessThanOrEqual(400);
+
+		await sleep(600);
+		const successor = claimRequest('clock', { leaseMs: 60_000 });
+		expect(await claimOne(successor)).toMatchObject({ outcome: 'new', fencingToken: 2 });
+		expect(await claimOne(claimRequest('clock'))).toMatchObject({ outcome: 'inProgress' });
+		const ttl = await admin.pttl(successor.redisKey);
+		expect(ttl).toBeGreaterThan(DAY_MS);
+		expect(ttl).toBeLessThanOrEqual(DAY_MS + 60_000);
+	});
+
+	it('reports a lapsed lease when the holder completes after it, and keeps the fencing number', async () => {
+		const holder = claimRequest('late-complete', { leaseMs: 200 });
+		await claimOne(holder);
+		await sleep(400);
+
+		const [complete] = await completeMany(getRedisClient(credentials, 'commands'), [
+			{ redisKey: holder.redisKey, token: holder.token, resultJson: '{}', retentionMs: DAY_MS },
+		]);
+
+		expect(complete).toEqual({
+			ok: true,
+			value: { outcome: 'completed', fencingToken: 1, leaseLapsed: true },
+		});
+	});
+
+	it('still reads records that hold their lease end as a time, as earlier versions wrote them', async () => {
+		const redisNow = Number((await admin.time())[0]) * 1000;
+		await admin.set(
+			keyFor('old-held'),
+			`dfg1|claimed|3|${redisNow + 60_000}||fp-a|t|`,
+			'PX',
+			DAY_MS,
+		);
+		await admin.set(
+			keyFor('old-lapsed'),
+			`dfg1|claimed|3|${redisNow - 1_000}||fp-a|t|`,
+			'PX',
+			DAY_MS,
+		);
+
+		expect(await claimOne(claimRequest('old-held'))).toMatchObject({
+			outcome: 'inProgress',
+			fencingToken: 3,
+		});
+		expect(await claimOne(claimRequest('old-lapsed'))).toMatchObject({
+			outcome: 'new',
+			fencingToken: 4,
+			takeover: 'expired',
+		});
+	});
+
+	it('fails a claim closed, as an error and never New, when its record lost its expiry outside the gate', async () => {
+		const holder = claimRequest('persisted', { leaseMs: 200 });
+		await claimOne(holder);
+		await admin.persist(holder.redisKey);
+		await sleep(400);
+
+		const [entry] = await claimMany(getRedisClient(credentials, 'commands'), [
+			claimRequest('persisted'),
+		]);
+
+		expect(entry).toEqual({
+			ok: false,
+			error: expect.objectContaining({ message: expect.stringContaining('lost its expiry') }),
+		});
+	});
 });
 
 describe('Idempotency Gate node', () => {

@@ -115,6 +115,40 @@ describe('fingerprints', () => {
 		);
 	});
 
+	it('write exactly the text of native JSON.stringify with sorted keys, for any value, so fingerprints stored earlier still match', () => {
+		// The reference the gate used before canonical JSON was written directly.
+		const reference = (value: unknown) =>
+			JSON.stringify(value, (_key, member: unknown) => {
+				if (member === null || typeof member !== 'object' || Array.isArray(member)) return member;
+				const sorted = Object.create(null) as Record<string, unknown>;
+				for (const key of Object.keys(member).sort())
+					sorted[key] = (member as Record<string, unknown>)[key];
+				return sorted;
+			}) ?? 'null';
+		const sameText = (value: unknown) => {
+			let expected: string | Error;
+			try {
+				expected = reference(value);
+			} catch (error) {
+				expected = error as Error;
+			}
+			if (expected instanceof Error)
+				expect(() => canonicalJson(value)).toThrow(expected.constructor as typeof Error);
+			else expect(canonicalJson(value)).toBe(expected);
+		};
+
+		fc.assert(fc.property(fc.jsonValue(), sameText), { numRuns: 2000 });
+		fc.assert(
+			fc.property(fc.anything({ withDate: true, withMap: true, withBoxedValues: true }), sameText),
+			{ numRuns: 2000 },
+		);
+		sameText({ 10: 'a', 9: 'b', '1x': 'c', '-1': 'd', a: undefined, b: [undefined, () => 1] });
+		sameText({ when: new Date(0), nested: { toJSON: () => ({ z: 1, a: 2 }) } });
+		const cyclic: Record<string, unknown> = { a: 1 };
+		cyclic.self = cyclic;
+		sameText(cyclic);
+	});
+
 	it('field lists drop blanks and duplicates', () => {
 		expect(parseFieldList(' a, b ,, a ,')).toEqual(['a', 'b']);
 	});
