@@ -137,3 +137,63 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
 		redis.disconnect();
 	}
 }
+
+const STALE_AFTER_MS = 3 * 60 * 60 * 1000;
+
+/** @returns {number | undefined} when an instance token (base36 time + 6 hex) was made */
+function tokenTime(token: string): number | undefined {
+	const match = /^([0-9a-z]{8})[0-9a-f]{6}$/.exec(token);
+	return match ? parseInt(match[1], 36) : undefined;
+}
+
+/**
+ * Drops databases and Redis keys that instances left behind when their test process was killed
+ * before stop() (a `timeout` around jest, say). Only names this harness makes, and only those
+ * older than any test run lasts, so concurrent runs are never touched. Never throws.
+ * @returns {Promise<number>} how many databases and key prefixes it removed
+ */
+export async function sweepStaleResources(now = Date.now()): Promise<number> {
+	const isStale = (token: string) => {
+		const made = tokenTime(token);
+		return made !== undefined && now - made > STALE_AFTER_MS;
+	};
+	let removed = 0;
+	const client = adminClient();
+	try {
+		await client.connect();
+		const { rows } = await client.query<{ datname: string }>(
+			"SELECT datname FROM pg_database WHERE datname LIKE 'dealflow\\_e2e\\_%'",
+		);
+		await client.end();
+		for (const { datname } of rows) {
+			if (isStale(datname.slice('dealflow_e2e_'.length))) {
+				await dropDatabase(datname);
+				removed++;
+			}
+		}
+	} catch {
+		await client.end().catch(() => undefined);
+	}
+	const redis = new Redis({ ...REDIS, maxRetriesPerRequest: 1, retryStrategy: () => null });
+	redis.on('error', () => undefined);
+	try {
+		const prefixes = new Set<string>();
+		let cursor = '0';
+		do {
+			const [next, keys] = await redis.scan(cursor, 'MATCH', 'dealflow-e2e-*', 'COUNT', 1000);
+			cursor = next;
+			for (const key of keys) {
+				const token = key.slice('dealflow-e2e-'.length).split('-')[0];
+				if (isStale(token)) prefixes.add(`dealflow-e2e-${token}`);
+			}
+		} while (cursor !== '0');
+		redis.disconnect();
+		for (const prefix of prefixes) {
+			await deleteRedisKeys(prefix);
+			removed++;
+		}
+	} catch {
+		redis.disconnect();
+	}
+	return removed;
+}
