@@ -10,7 +10,8 @@
  * |---------------|--------------------------------------------------------------------|
  * | `state`       | `claimed`, `completed` or `released`                               |
  * | `fence`       | fencing number, incremented by every successful claim              |
- * | `leaseEnd`    | when the current claim lapses (ms since the epoch, Redis clock)    |
+ * | `leaseEnd`    | when the claim lapses: `r<retention ms>` (see below) or, in records |
+ * |               | of earlier versions, ms since the epoch on the Redis clock          |
  * | `doneAt`      | when Complete ran (ms since the epoch, Redis clock)                |
  * | `fingerprint` | hash of the payload that claimed the key ('' = not checked)        |
  * | `token`       | the current holder's claim token (a UUID)                          |
@@ -20,14 +21,21 @@
  * logic, decides the gate's speed. Measured on this project's 2-core machine, a hash record
  * (HMGET, HSET, PEXPIRE per key) cost about 19 µs of Redis time per key against 3 µs for a plain
  * SET NX. With one string, a key never seen before costs a single `SET NX PX GET`: it writes
- * the claim and tells us the key was free in one command. A duplicate costs the same single
- * command, which returns the existing record without writing. Only a takeover, Complete and
- * Release need a second command. Chunks of {@link SCRIPT_CHUNK_SIZE} keys spread each script's
- * setup cost while keeping every run short, so other clients of the Redis never wait long.
+ * the claim and tells us the key was free in one command. The client builds that claim record
+ * itself and the script answers such a key with a bare `0`, so the common case moves as few bytes
+ * and Lua values as it can. A duplicate costs the same single command, which returns the existing
+ * record without writing. Only a takeover, Complete and Release need a second command. Chunks of
+ * {@link SCRIPT_CHUNK_SIZE} keys spread each script's setup cost while keeping every run short,
+ * so other clients of the Redis never wait long.
  *
- * The lease is a field compared with Redis' own clock (`TIME`), not the key's TTL, so the
- * fencing counter outlives a lapsed lease and the next claimer gets a higher number, and workers
- * with skewed clocks still agree on expiry. The TTL only bounds how long a record is kept.
+ * The lease is judged by Redis' own clock, never the workers', so workers with skewed clocks still
+ * agree on expiry. A claim is written with PX lease + retention and stores `r<retention ms>` in
+ * place of its lease end, so its lease ends exactly the retention before the key expires: the
+ * scripts read the key's expiry (PEXPIRETIME, or TIME + PTTL before Redis 7) to get it, and the
+ * client can build the record without knowing the Redis clock. The fencing counter lives in the
+ * record, so it outlives a lapsed lease and the next claimer gets a higher number; the TTL only
+ * bounds how long a record is kept. A claim whose key lost its expiry (PERSIST by hand) has no
+ * readable lease, and the gate answers it with an error rather than guess.
  *
  * A key that holds other data answers `{'error', message}` for itself alone, so one foreign key
  * cannot stop the rest of its chunk half-way.
