@@ -135,6 +135,9 @@ function runInChild(name, runId) {
 
 /** The child side: load one measure, run it, write its result, exit even if handles remain. */
 async function childMain([name, runId, outFile]) {
+	// Harness processes and timers may be unref'd; without a handle of its own, Node would exit
+	// mid-measure with code 0 as soon as nothing else holds the event loop.
+	const keepAlive = setInterval(() => undefined, 60_000);
 	let result;
 	try {
 		const measure = require(path.join(MEASURES_DIR, `${name}.js`));
@@ -165,6 +168,7 @@ async function childMain([name, runId, outFile]) {
 		};
 	}
 	fs.writeFileSync(outFile, JSON.stringify(result));
+	clearInterval(keepAlive);
 	process.exit(0);
 }
 
@@ -211,13 +215,26 @@ async function main() {
 	const rawFile = path.join(RESULTS_DIR, `${runId}.json`);
 	fs.writeFileSync(rawFile, `${JSON.stringify({ ...run, results }, null, 2)}\n`);
 	log(`Raw results: ${path.relative(ROOT, rawFile)}`);
-	if (options.docs) {
+	if (options.docs && results.some((result) => !result.error)) {
 		const written = updateDocs({ file: DOCS_FILE, run, results });
+		await formatWithPrettier(DOCS_FILE);
 		log(
 			`docs/benchmarks.md: updated ${written.length > 0 ? written.join(', ') : 'the machine section only'}.`,
 		);
 	}
 	if (results.some((result) => result.error)) process.exitCode = 1;
+}
+
+/** Formats the document like the rest of the repository; a failure only leaves it unformatted. */
+async function formatWithPrettier(file) {
+	try {
+		const prettier = require('prettier');
+		const config = (await prettier.resolveConfig(file)) ?? {};
+		const text = fs.readFileSync(file, 'utf8');
+		fs.writeFileSync(file, await prettier.format(text, { ...config, filepath: file }));
+	} catch (error) {
+		log(`Could not run prettier on ${path.relative(ROOT, file)}: ${error.message}`);
+	}
 }
 
 function reexecOnNode24() {
