@@ -18,6 +18,7 @@ import {
 	WEBHOOKS,
 	type Sandbox,
 } from '../../scripts/lib/sandbox';
+import { maxCallsInAnyWindow, type SimCall } from '../simulators/xero/server';
 import { nodeOutput, startN8n, type N8nInstance, type WorkflowJson } from './harness';
 
 jest.setTimeout(900_000);
@@ -34,13 +35,7 @@ const STOCK = { 'DF-WIDGET': 100_000, 'DF-GADGET': 100_000 };
 
 interface XeroLedger {
 	invoices: Array<{ InvoiceID: string; InvoiceNumber: string; Reference: string }>;
-	calls: Array<{
-		at: number;
-		path: string;
-		method: string;
-		status: number;
-		rateLimited?: boolean;
-	}>;
+	calls: SimCall[];
 }
 interface SalesforceWrite {
 	op: string;
@@ -473,7 +468,6 @@ function describeMode(mode: 'regular' | 'queue') {
 					(call) => call.at >= since && call.path.startsWith('/api.xro') && call.status !== 429,
 				);
 				// The shared limiter counts 60 per window, so Xero's 429s are what keeps it at 20.
-				const { maxCallsInAnyWindow } = await import('../simulators/xero/server');
 				expect(maxCallsInAnyWindow(admitted, WINDOW_MS)).toBeLessThanOrEqual(20);
 				const dead = (await salesforceWrites()).filter(
 					(write) => ids.includes(write.id) && write.fields.Sync_Status__c === 'Failed',
@@ -482,6 +476,59 @@ function describeMode(mode: 'regular' | 'queue') {
 			} finally {
 				await xeroControl('config', { minuteLimit: 60 });
 			}
+		});
+
+		it("answers Xero's Intent to Receive, refuses a forged event, and handles a real invoice event once", async () => {
+			const url = n8n.webhookUrl(WEBHOOKS.xeroEvents.path);
+			const workflowId = n8n.workflows[3].id as string;
+			const key = sandbox.secrets.xeroWebhookKey;
+			const send = async (payload: object, secret = key) => {
+				const body = JSON.stringify(payload);
+				const signature = crypto.createHmac('sha256', secret).update(body).digest('base64');
+				return (
+					await fetch(url, {
+						method: 'POST',
+						headers: { 'content-type': 'application/json', 'x-xero-signature': signature },
+						body,
+					})
+				).status;
+			};
+			const probe = { events: [], firstEventSequence: 0, lastEventSequence: 0, entropy: 'ABC' };
+			expect(await send(probe)).toBe(200);
+			expect(await send(probe, 'wrong-key')).toBe(401);
+
+			const { invoices } = await xeroLedger();
+			const invoice = invoices[0];
+			const writesBefore = (await salesforceWrites()).length;
+			const event = {
+				events: [
+					{
+						resourceUrl: `${sandbox.xero.apiBaseUrl}/Invoices/${invoice.InvoiceID}`,
+						resourceId: invoice.InvoiceID,
+						eventDateUtc: '2026-12-03T10:00:00.000',
+						eventType: 'UPDATE',
+						eventCategory: 'INVOICE',
+						tenantId: sandbox.xeroTenantId,
+						tenantType: 'ORGANISATION',
+					},
+				],
+				firstEventSequence: 1,
+				lastEventSequence: 1,
+				entropy: 'XYZ',
+			};
+			expect(await send(event)).toBe(200);
+			await n8n.waitForExecutions({ workflowId, count: 1 });
+			// Xero redelivers the same events with new entropy when it got no answer in time.
+			expect(await send({ ...event, entropy: 'ZZZ' })).toBe(200);
+
+			const executions = await n8n.waitForExecutions({ workflowId, count: 2, settleMs: 2_000 });
+			expect(executions.map((execution) => execution.status)).toEqual(['success', 'success']);
+			// The invoice is authorised, not paid: read once, nothing written to Salesforce.
+			const [first, second] = executions;
+			expect(nodeOutput(first, 'Paid?', { output: 1 })).toHaveLength(1);
+			expect(nodeOutput(second, 'Claim Event', { output: 1 })).toHaveLength(1);
+			expect(nodeOutput(second, 'Get Invoice')).toEqual([]);
+			expect((await salesforceWrites()).length).toBe(writesBefore);
 		});
 
 		it(`completes orders exactly once when ${mode === 'queue' ? 'a worker' : 'n8n'} is SIGKILLed mid-order`, async () => {
