@@ -495,15 +495,27 @@ async function importIntoN8n({ env, workDir, workflows = [], credentials = [], l
 }
 
 /**
- * The webhooks a workflow will register when published, each with the URL paths (under
+ * The webhooks a workflow's triggers will register when published, each with the URL paths (under
  * /webhook/) it may listen on: `<webhookId>/<path>` for a trigger with a webhookId, or `<path>`
  * when the node declares a full path (n8n's own Webhook node does). Paths with `:parameters` are
  * left out, since no fixed URL reaches them.
  * @returns {{node: string, method: string, paths: string[]}[]}
  */
 function webhookCandidates(workflow) {
+	// Only triggers register a webhook at activation. A node that something connects into (a Wait
+	// node, a Form page) also carries a webhookId, for resuming an execution, but listens on nothing
+	// until an execution reaches it.
+	const targets = new Set();
+	for (const outputs of Object.values(workflow.connections || {})) {
+		for (const branches of Object.values(outputs || {})) {
+			for (const branch of branches || []) {
+				for (const link of branch || []) if (link && link.node) targets.add(link.node);
+			}
+		}
+	}
 	return (workflow.nodes || [])
 		.filter((node) => node.webhookId && !node.disabled)
+		.filter((node) => !targets.has(node.name) && node.type !== 'n8n-nodes-base.wait')
 		.map((node) => {
 			const params = node.parameters || {};
 			const sub = typeof params.path === 'string' ? params.path.replace(/^\/+|\/+$/g, '') : '';
