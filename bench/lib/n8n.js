@@ -47,13 +47,17 @@ function harnessAvailable() {
 }
 
 /**
- * Starts n8n in regular mode (SQLite) with the given workflows and credentials, through the e2e
- * harness. The package must be built; the harness packs dist/ and installs the tarball the way
- * n8n's community installer does.
+ * Starts n8n with the given workflows and credentials, through the e2e harness: regular mode
+ * (SQLite) unless `mode: 'queue'` asks for PostgreSQL, Redis and `workers` workers (default 2).
+ * The package must be built; the harness packs dist/ and installs the tarball the way n8n's
+ * community installer does.
  * @param {{workflows: object[], credentials?: object[], env?: Record<string,string>, name: string,
+ *   mode?: 'regular'|'queue', workers?: number, workerEnv?: Record<string,string>,
  *   log?: (line: string) => void}} options
- * @returns {Promise<{baseUrl: string, pid: () => number|undefined, webhookUrl: (p: string) => string,
- *   logs: () => string, stop: () => Promise<void>}>}
+ * @returns {Promise<{baseUrl: string, pid: () => number|undefined, pids: () => number[],
+ *   webhookUrl: (...p: string[]) => string, workflows: object[],
+ *   executions: (filter?: {workflowId?: string}) => Promise<object[]>,
+ *   logs: () => string, stop: () => Promise<void>}>} `pids` lists main and every worker
  * @throws {Error} when the harness is not ready, or n8n does not start (the message names the log)
  */
 async function startBenchN8n(options) {
@@ -70,7 +74,9 @@ async function startBenchN8n(options) {
 	installTypeScriptHook();
 	const harness = require(path.join(HARNESS_DIR, 'index.ts'));
 	const instance = await harness.startN8n({
-		mode: 'regular',
+		mode: options.mode ?? 'regular',
+		workers: options.workers,
+		workerEnv: options.workerEnv,
 		name: options.name,
 		workflows: options.workflows,
 		credentials: options.credentials ?? [],
@@ -79,7 +85,11 @@ async function startBenchN8n(options) {
 	return {
 		baseUrl: instance.baseUrl,
 		pid: () => instance.main.pid,
-		webhookUrl: (webhookPath) => instance.webhookUrl(webhookPath),
+		pids: () =>
+			[instance.main, ...instance.workers].map((proc) => proc.pid).filter((pid) => pid > 0),
+		webhookUrl: (...parts) => instance.webhookUrl(...parts),
+		workflows: instance.workflows,
+		executions: (filter) => instance.executions(filter),
 		logs: () => instance.logs(),
 		logDir: instance.logDir,
 		stop: () => instance.stop(),
