@@ -88,10 +88,18 @@ async function waitForWebhook(url) {
 
 /**
  * Starts the sandbox and a real n8n with the shipped workflows (deal processing patched as given)
- * and, unless `bare: false`, the bare workflow beside them.
+ * and the bare workflow beside them (only the bare one with `shipped: false`); `env` goes to n8n.
  * @returns {Promise<{sandbox, sims, n8n, intakeUrl, bareUrl, intakeId, processingId, stop}>}
  */
-async function startFlow({ mode, name, xeroConfig, processingPatch, shipped = true, log }) {
+async function startFlow({
+	mode,
+	name,
+	xeroConfig,
+	processingPatch,
+	shipped = true,
+	env = {},
+	log,
+}) {
 	const sandbox = await sandboxLib.startSandbox({ stock: STOCK, xeroConfig });
 	let n8n;
 	try {
@@ -111,6 +119,7 @@ async function startFlow({ mode, name, xeroConfig, processingPatch, shipped = tr
 			log,
 			workflows,
 			credentials: sandbox.credentials,
+			env,
 		});
 		const intakeUrl = n8n.webhookUrl(sandboxLib.WEBHOOKS.dealIntake.path);
 		const bareUrl = n8n.webhookUrl(bare.path);

@@ -6,7 +6,8 @@
  * answering every call after 200 ms. What is reported is the overhead above the API time.
  *
  * Deals go one at a time (the next only after the previous one's write-back), in one n8n main
- * (regular mode, SQLite), workflows as shipped. Xero's 60-call window is scaled to 3 s in the
+ * (regular mode, SQLite), workflows as shipped; once under n8n's defaults and once with lazy
+ * expression isolates, as docker-compose.yml runs n8n. Xero's 60-call window is scaled to 3 s in the
  * simulator and the node (as the e2e suite does), so Xero's rate limit never holds a call back
  * during the run; any wait it did cause would show up as overhead.
  *
@@ -158,11 +159,22 @@ async function profile(flow, deals) {
 	};
 }
 
-async function run(ctx = { log: (line) => process.stderr.write(`${line}\n`) }) {
+/** n8n's defaults, and lazy isolates as docker-compose.yml runs it (see docs/webhook-overhead.md). */
+const CONFIGS = [
+	{ key: 'defaults', label: "n8n's defaults", env: {} },
+	{
+		key: 'lazy',
+		label: 'lazy isolates (as docker-compose.yml)',
+		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
+	},
+];
+
+async function measureConfig({ config, log }) {
 	const flow = await startFlow({
 		mode: 'regular',
-		name: 'bench-latency',
-		log: ctx.log,
+		name: `bench-latency-${config.key}`,
+		log,
+		env: config.env,
 		xeroConfig: { minuteWindowMs: WINDOW_SECONDS * 1000 },
 		processingPatch: { xeroOptions: { windowSeconds: WINDOW_SECONDS } },
 	});
@@ -178,73 +190,94 @@ async function run(ctx = { log: (line) => process.stderr.write(`${line}\n`) }) {
 			const deal = await oneDeal(flow, id);
 			if (index >= WARMUP) deals.push(deal);
 			if (index % 10 === 0) {
-				ctx.log(
-					`deal ${index + 1}/${ids.length}: ${deal.totalMs} ms, API ${deal.apiMs} ms, overhead ${deal.overheadMs} ms`,
+				log(
+					`${config.key} deal ${index + 1}/${ids.length}: ${deal.totalMs} ms, API ${deal.apiMs} ms, overhead ${deal.overheadMs} ms`,
 				);
 			}
 			await sleep(100);
 		}
-		const raw = { deals, profile: await profile(flow, deals) };
-		return { ...summarize(raw), extra: raw };
+		return { deals, profile: await profile(flow, deals) };
 	} finally {
 		await flow.stop();
 	}
+}
+
+async function run(ctx = { log: (line) => process.stderr.write(`${line}\n`) }) {
+	const raw = {};
+	for (const config of CONFIGS) raw[config.key] = await measureConfig({ config, log: ctx.log });
+	return { ...summarize(raw), extra: raw };
 }
 
 /**
  * The table rows and notes for raw figures (`extra` of a saved result).
  * @returns {{rows: object[], notes: string[]}}
  */
+const sumMedians = (profile) =>
+	Math.round(profile.reduce((total, entry) => total + entry.median, 0));
+
 function summarize(raw) {
-	const { deals, profile: prof } = raw;
-	const pick = (field, q) =>
-		quantile(
-			deals.map((deal) => deal[field]),
-			q,
+	const rows = [];
+	const notes = [];
+	const missed = [];
+	for (const config of CONFIGS) {
+		const { deals, profile: prof } = raw[config.key];
+		const pick = (field, q) =>
+			quantile(
+				deals.map((deal) => deal[field]),
+				q,
+			);
+		const p50 = pick('overheadMs', 0.5);
+		const p99 = pick('overheadMs', 0.99);
+		rows.push(
+			{
+				metric: `overhead above the API time, p50 ms, ${config.label} (deal arriving → invoice in Xero, ${deals.length} deals one at a time, 200 ms per API call; baseline: API time)`,
+				ours: p50,
+				baseline: pick('apiMs', 0.5),
+				ratio: undefined,
+				goal: `≤${GOAL_P50_MS} ms`,
+				met: p50 <= GOAL_P50_MS,
+			},
+			{
+				metric: `overhead above the API time, p99 ms, ${config.label}`,
+				ours: p99,
+				baseline: pick('apiMs', 0.99),
+				ratio: undefined,
+				goal: `≤${GOAL_P99_MS} ms`,
+				met: p99 <= GOAL_P99_MS,
+			},
+			{
+				metric: `deal arriving → invoice in Xero, p50 / p99 ms, ${config.label} (baseline: API time p50 / p99)`,
+				ours: `${pick('totalMs', 0.5)} / ${pick('totalMs', 0.99)}`,
+				baseline: `${pick('apiMs', 0.5)} / ${pick('apiMs', 0.99)}`,
+				ratio: undefined,
+				goal: '',
+			},
 		);
-	const p50 = pick('overheadMs', 0.5);
-	const p99 = pick('overheadMs', 0.99);
-	const calls = deals[0];
-	const rows = [
-		{
-			metric: `overhead above the API time, p50 ms (deal arriving → invoice in Xero, ${deals.length} deals one at a time, 200 ms per API call)`,
-			ours: p50,
-			baseline: pick('apiMs', 0.5),
-			ratio: undefined,
-			goal: `≤${GOAL_P50_MS} ms`,
-			met: p50 <= GOAL_P50_MS,
-		},
-		{
-			metric: 'overhead above the API time, p99 ms',
-			ours: p99,
-			baseline: pick('apiMs', 0.99),
-			ratio: undefined,
-			goal: `≤${GOAL_P99_MS} ms`,
-			met: p99 <= GOAL_P99_MS,
-		},
-		{
-			metric: 'deal arriving → invoice in Xero, p50 / p99 ms (baseline: API time p50 / p99)',
-			ours: `${pick('totalMs', 0.5)} / ${pick('totalMs', 0.99)}`,
-			baseline: `${pick('apiMs', 0.5)} / ${pick('apiMs', 0.99)}`,
-			ratio: undefined,
-			goal: '',
-		},
-	];
-	const slow = prof.processing.slice(0, 4);
-	const nodeList = slow
-		.map((entry) => `${entry.node} ${Math.round(entry.median)} ms (p90 ${Math.round(entry.p90)})`)
-		.join(', ');
-	const missed = rows.filter((row) => row.met === false).map((row) => row.metric.split(',')[0]);
-	return {
-		rows,
-		notes: [
-			`Ours: ${deals.length} fresh Closed-Won opportunities after ${WARMUP} warm-up deals, one at a time, through the shipped workflows in one n8n main (regular mode, SQLite, executions saved as n8n's default); both simulators add ${API_LATENCY_MS} ms to every call; Xero's rate window scaled to ${WINDOW_SECONDS} s so its limit never holds a call back. Start: just before the signed callout is sent; end: finishedAt of the Xero call that created the invoice. Baseline column: the API time of the same deals, the union of every Xero call's measured interval and every Salesforce call's ${API_LATENCY_MS} ms inside that window, read from the simulators' ledgers. Overhead = end − start − API time. The calls inside the window of a typical deal: Xero ${calls.xeroCalls.join(', ')}; Salesforce ${calls.salesforceCalls.join(', ') || 'none'}. With ${deals.length} samples p99 is the slowest deal or next to it.`,
-			`Where the time goes: the intake execution takes ${Math.round(prof.intakeP50)} ms at p50 (callout answered 202 in ${pick('answerMs', 0.5)} ms at p50); the hand-over from the intake execution's end to the processing execution's start (Retry Queue enqueue → BullMQ worker → n8n starting the execution) is ${prof.handoverP50} ms at p50, ${prof.handoverP99} ms at p99. In the processing execution the slowest nodes by median executionTime, API latency included, are ${nodeList}; the rest of each node's time beyond its API calls is n8n's per-node work (expression evaluation, item copying) and the node's own (token cache, SOQL building, limiter round trips to Redis).`,
-			missed.length === 0
-				? `Meets both goals (≤${GOAL_P50_MS} ms p50, ≤${GOAL_P99_MS} ms p99).`
-				: `Below the goal in: ${missed.join('; ')}. The largest parts of the overhead are named above; see the raw per-deal figures in bench/results for the distribution.`,
-		],
-	};
+		if (p50 > GOAL_P50_MS) missed.push(`p50, ${config.label}`);
+		if (p99 > GOAL_P99_MS) missed.push(`p99, ${config.label}`);
+		const nodeList = prof.processing
+			.slice(0, 4)
+			.map((entry) => `${entry.node} ${Math.round(entry.median)} ms (p90 ${Math.round(entry.p90)})`)
+			.join(', ');
+		const intakeList = prof.intake
+			.slice(0, 3)
+			.map((entry) => `${entry.node} ${Math.round(entry.median)} ms`)
+			.join(', ');
+		notes.push(
+			`Where the time goes, ${config.label}: the callout is answered 202 after ${pick('answerMs', 0.5)} ms at p50, of which the intake execution itself is ${Math.round(prof.intakeP50)} ms, its nodes' own executionTime only ${sumMedians(prof.intake)} ms (slowest ${intakeList}), so the rest of the execution is n8n's per-execution work, and the rest is n8n receiving the webhook and setting up the execution; the hand-over from the intake execution's end to the processing execution's start (Retry Queue enqueue → BullMQ worker → n8n starting the execution) is ${prof.handoverP50} ms at p50, ${prof.handoverP99} ms at p99; in the processing execution the slowest nodes by median executionTime, API latency included, are ${nodeList}; all its nodes together ${sumMedians(prof.processing)} ms, of which about 600 ms is the three API calls.`,
+		);
+	}
+	const sample = raw[CONFIGS[0].key].deals[0];
+	const count = raw[CONFIGS[0].key].deals.length;
+	notes.unshift(
+		`Ours: ${count} fresh Closed-Won opportunities per configuration after ${WARMUP} warm-up deals, one at a time, through the shipped workflows in one n8n main (regular mode, SQLite, executions saved as n8n's default), once with n8n's defaults and once with lazy expression isolates as docker-compose.yml runs n8n; both simulators add ${API_LATENCY_MS} ms to every call; Xero's rate window scaled to ${WINDOW_SECONDS} s so its limit never holds a call back. Start: just before the signed callout is sent; end: finishedAt of the Xero call that created the invoice. Baseline column: the API time of the same deals, the union of every Xero call's measured interval and every Salesforce call's ${API_LATENCY_MS} ms inside that window, read from the simulators' ledgers. Overhead = end − start − API time. Calls inside a typical deal's window: Xero ${sample.xeroCalls.join(', ')}; Salesforce ${sample.salesforceCalls.join(', ') || 'none'}. With ${count} samples p99 is the slowest deal or next to it.`,
+	);
+	notes.push(
+		missed.length === 0
+			? `Meets both goals (≤${GOAL_P50_MS} ms p50, ≤${GOAL_P99_MS} ms p99) in both configurations.`
+			: `Below the goal in: ${missed.join('; ')}. Reason: the overhead is mostly n8n's own per-execution cost on this shared 2-core machine (see the load average in the machine line): receiving the webhook and building the execution before the intake's first node, then two executions of 7 and 6 nodes, each node's expressions evaluated and each execution's run data saved to SQLite; the package's own steps (Redis claim, BullMQ enqueue, pickup) are the tens of milliseconds named above.`,
+	);
+	return { rows, notes };
 }
 
 module.exports = {
