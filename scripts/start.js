@@ -6,6 +6,12 @@
 // 5678 (N8N_PORT to change it) and prints the editor and webhook URLs. Ctrl+C stops it.
 // n8n's data (its SQLite database, encryption key, owner account) stays in .n8n-local/ across
 // starts; delete that folder for a clean slate.
+//
+// Sandbox mode (the default while workflows/credentials/ holds no Xero or Salesforce credential):
+// the Xero and Salesforce simulators run beside n8n, the warehouse is the schema
+// dealflow_sandbox in the local PostgreSQL, Redis is the local one, and a few won opportunities
+// are seeded, so `npm run demo` can push a signed deal through the whole flow.
+// DEALFLOW_SANDBOX=0 turns it off, DEALFLOW_SANDBOX=1 forces it.
 'use strict';
 
 require('./lib/bootstrap').ensureNode24(__filename);
@@ -17,12 +23,18 @@ const net = require('node:net');
 const path = require('node:path');
 
 const runtime = require('./lib/n8n-runtime');
+const sandboxLib = require('./lib/sandbox');
 
 const LOCAL_DIR = path.join(runtime.REPO_ROOT, '.n8n-local');
 const WORKFLOWS_DIR = path.join(runtime.REPO_ROOT, 'workflows');
 const CREDENTIALS_DIR = path.join(WORKFLOWS_DIR, 'credentials');
 const LOG_FILE = path.join(LOCAL_DIR, 'n8n.log');
 const READY_TIMEOUT_MS = 240_000;
+const SANDBOX_STATE_FILE = path.join(LOCAL_DIR, 'sandbox.json');
+const SANDBOX_LINES = [
+	{ sku: 'DF-WIDGET', quantity: 3, unitPrice: 120 },
+	{ sku: 'DF-GADGET', quantity: 1, unitPrice: 349.5 },
+];
 
 function say(line = '') {
 	process.stdout.write(`${line}\n`);
@@ -153,10 +165,14 @@ async function main() {
 		userFolder: LOCAL_DIR,
 		port,
 		brokerPort: await freePort(),
-		extra: userN8nSettings(),
+		// Community triggers keep pace with n8n's own Webhook node only when expression isolates are
+		// acquired lazily (docs/webhook-overhead.md); a user's own setting still wins.
+		extra: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true', ...userN8nSettings() },
 	});
 
-	const credentials = readJsonFolder(CREDENTIALS_DIR);
+	const userCredentials = readJsonFolder(CREDENTIALS_DIR);
+	const sandbox = wantsSandbox(userCredentials) ? await startSandbox() : undefined;
+	const credentials = mergeCredentials(sandbox ? sandbox.credentials : [], userCredentials);
 	const workflows = readJsonFolder(WORKFLOWS_DIR);
 	let imported = { workflows: [], credentials: [] };
 	if (workflows.length + credentials.length > 0) {
@@ -198,19 +214,27 @@ async function main() {
 		child.kill('SIGTERM');
 		setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
 	};
+	const stopSandbox = async () => {
+		if (!sandbox) return;
+		fs.rmSync(SANDBOX_STATE_FILE, { force: true });
+		// The warehouse schema stays, so stock and ledger survive a restart like n8n's own data.
+		await sandbox.stop({ dropSchema: false }).catch(() => undefined);
+	};
 	process.on('SIGINT', () => stop('SIGINT'));
 	process.on('SIGTERM', () => stop('SIGTERM'));
 	const exited = new Promise((resolve) =>
 		child.on('exit', (code, signal) => resolve({ code, signal })),
 	);
 	exited.then(({ code, signal }) => {
-		if (stopping) {
-			say('n8n stopped.');
-			process.exit(0);
-		}
-		fail(
-			`n8n exited on its own (code ${code}, signal ${signal}). Last lines of its log:\n${tail(LOG_FILE)}`,
-		);
+		void stopSandbox().then(() => {
+			if (stopping) {
+				say('n8n stopped.');
+				process.exit(0);
+			}
+			fail(
+				`n8n exited on its own (code ${code}, signal ${signal}). Last lines of its log:\n${tail(LOG_FILE)}`,
+			);
+		});
 	});
 
 	const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -271,8 +295,77 @@ async function main() {
 			);
 	}
 	say(`  Log         ${path.relative(runtime.REPO_ROOT, LOG_FILE)}`);
+	if (sandbox) {
+		const webhookUrl = `${baseUrl}/webhook/${sandboxLib.WEBHOOKS.dealIntake.path}`;
+		const opportunityIds = await sandboxLib.seedOpportunities(sandbox, {
+			count: 5,
+			lines: SANDBOX_LINES,
+			namePrefix: 'Sandbox deal',
+		});
+		fs.writeFileSync(
+			SANDBOX_STATE_FILE,
+			JSON.stringify(
+				{
+					webhookUrl,
+					calloutSecret: sandbox.secrets.salesforceCallout,
+					xeroUrl: sandbox.xero.url,
+					salesforceUrl: sandbox.salesforce.url,
+					opportunityIds,
+				},
+				null,
+				2,
+			),
+		);
+		say('');
+		say('Sandbox mode: no real Xero or Salesforce credentials are set, so the flow runs against');
+		say('the local simulators (see README, "Sandbox mode").');
+		say(`  Xero simulator        ${sandbox.xero.url}  (ledger: ${sandbox.xero.url}/__sim/ledger)`);
+		say(`  Salesforce simulator  ${sandbox.salesforce.url}`);
+		say(`  Warehouse             PostgreSQL schema ${sandbox.schema} on 127.0.0.1:5432/test`);
+		say(`  Deal intake webhook   POST ${webhookUrl}`);
+		say(`  Won opportunities     ${opportunityIds.join(', ')}`);
+		say('');
+		say('Send a signed sample deal and follow it to its Xero invoice, in another terminal:');
+		say('');
+		say('  npm run demo');
+	}
 	say('');
 	say('Press Ctrl+C to stop n8n.');
+}
+
+/**
+ * Sandbox mode unless the user brought their own Xero or Salesforce credentials (or said so).
+ * @returns {boolean}
+ */
+function wantsSandbox(userCredentials) {
+	if (process.env.DEALFLOW_SANDBOX === '0') return false;
+	if (process.env.DEALFLOW_SANDBOX === '1') return true;
+	return !userCredentials.some((cred) => /^dealflow(Xero|Salesforce)/.test(cred.type || ''));
+}
+
+/** Starts the simulators and the warehouse schema; exits with the cause when it can't. */
+async function startSandbox() {
+	say('▸ Sandbox mode: starting the Xero and Salesforce simulators and the warehouse schema');
+	try {
+		return await sandboxLib.startSandbox({
+			token: 'local',
+			schema: 'dealflow_sandbox',
+			redisKeyPrefix: 'dealflow-sandbox',
+		});
+	} catch (error) {
+		fail(
+			`The sandbox could not start: ${error.message}\n` +
+				'It needs PostgreSQL on 127.0.0.1:5432 (database test, user postgres, trust auth) and ' +
+				'Redis on 127.0.0.1:6379. Set DEALFLOW_SANDBOX=0 to start n8n without it.',
+		);
+	}
+}
+
+/** The user's credential files win over the sandbox's ones with the same id. */
+function mergeCredentials(sandboxCredentials, userCredentials) {
+	const byId = new Map(sandboxCredentials.map((cred) => [cred.id, cred]));
+	for (const cred of userCredentials) byId.set(cred.id, cred);
+	return [...byId.values()];
 }
 
 main().catch((error) => fail(error instanceof Error ? error.message : String(error)));
