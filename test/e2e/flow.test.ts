@@ -481,7 +481,7 @@ function describeMode(mode: 'regular' | 'queue') {
 			}
 		});
 
-		it("answers Xero's Intent to Receive, refuses a forged event, and handles a real invoice event once", async () => {
+		it("answers Xero's Intent to Receive, refuses a forged event, and handles a real invoice event once, marking the opportunity paid once when the invoice is paid", async () => {
 			const url = n8n.webhookUrl(WEBHOOKS.xeroEvents.path);
 			const workflowId = n8n.workflows[3].id as string;
 			const key = sandbox.secrets.xeroWebhookKey;
@@ -532,6 +532,29 @@ function describeMode(mode: 'regular' | 'queue') {
 			expect(nodeOutput(second, 'Claim Event', { output: 1 })).toHaveLength(1);
 			expect(nodeOutput(second, 'Get Invoice')).toEqual([]);
 			expect((await salesforceWrites()).length).toBe(writesBefore);
+
+			// The customer pays: Xero sends a new event for the same invoice, and the opportunity is
+			// marked paid exactly once even when that event is delivered twice.
+			await xeroControl(`invoices/${invoice.InvoiceID}/pay`);
+			const paidEvent = {
+				...event,
+				events: [{ ...event.events[0], eventDateUtc: '2026-12-03T11:00:00.000' }],
+			};
+			expect(await send(paidEvent)).toBe(200);
+			await n8n.waitForExecutions({ workflowId, count: 3 });
+			expect(await send({ ...paidEvent, entropy: 'PAID2' })).toBe(200);
+			const all = await n8n.waitForExecutions({ workflowId, count: 4, settleMs: 2_000 });
+			expect(all.map((execution) => execution.status)).toEqual([
+				'success',
+				'success',
+				'success',
+				'success',
+			]);
+			const paidWrites = (await salesforceWrites())
+				.slice(writesBefore)
+				.filter((write) => write.fields.Sync_Status__c === 'Paid');
+			expect(paidWrites).toHaveLength(1);
+			expect(paidWrites[0].fields.Invoice_Number__c).toBe(invoice.InvoiceNumber);
 		});
 
 		it(`completes orders exactly once when ${mode === 'queue' ? 'a worker' : 'n8n'} is SIGKILLed mid-order`, async () => {

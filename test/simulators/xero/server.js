@@ -898,6 +898,11 @@ function createXeroSimulator(overrides = {}) {
 		if (route === '/authorization-code' && req.method === 'POST')
 			return reply(200, { code: issueAuthorizationCode() });
 		if (route === '/tokens/expire' && req.method === 'POST') return reply(200, api.expireTokens());
+		const pay = /^\/invoices\/([^/]+)\/pay$/.exec(route);
+		if (pay && req.method === 'POST') {
+			const paid = api.payInvoice(decodeURIComponent(pay[1]));
+			return paid ? reply(200, paid) : reply(404, { error: 'no such invoice' });
+		}
 		return reply(404, { error: 'unknown control route' });
 	}
 
@@ -988,6 +993,25 @@ function createXeroSimulator(overrides = {}) {
 		expireTokens() {
 			state.tokens.clear();
 			return { ok: true };
+		},
+		/**
+		 * Marks an invoice fully paid, as a customer payment recorded in Xero would (the API's
+		 * Payments endpoint is not simulated). @returns the invoice, or undefined if unknown
+		 */
+		payInvoice(invoiceId) {
+			for (const store of state.invoices.values()) {
+				const invoice = store.get(invoiceId);
+				if (!invoice) continue;
+				Object.assign(invoice, {
+					Status: 'PAID',
+					AmountPaid: invoice.Total,
+					AmountDue: 0,
+					FullyPaidOnDate: xeroDate(Date.now()),
+					UpdatedDateUTC: xeroDate(Date.now()),
+				});
+				return { ...invoice };
+			}
+			return undefined;
 		},
 		issueAuthorizationCode,
 	};
