@@ -1,19 +1,12 @@
 import type {
-	ICredentialTestFunctions,
-	ICredentialsDecrypted,
 	IExecuteFunctions,
-	INodeCredentialTestResult,
 	INodeExecutionData,
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
 
-import {
-	getRedisClient,
-	redisKeyPrefix,
-	testRedisConnection,
-	type RedisCredentialData,
-} from '../shared/redis';
+import { getRedisClient, redisKeyPrefix, type RedisCredentialData } from '../shared/redis';
+import { dealflowRedisConnectionTest } from '../shared/redisCredentialTest';
 import { runClaim, runComplete, runRelease } from './actions';
 import { MAX_KEY_BYTES, MAX_RESULT_BYTES } from './GateLogic';
 
@@ -206,17 +199,7 @@ export class IdempotencyGate implements INodeType {
 	};
 
 	methods = {
-		credentialTest: {
-			async dealflowRedisConnectionTest(
-				this: ICredentialTestFunctions,
-				credential: ICredentialsDecrypted,
-			): Promise<INodeCredentialTestResult> {
-				const outcome = await testRedisConnection(credential.data as RedisCredentialData);
-				return outcome.ok
-					? { status: 'OK', message: 'Connected: Redis answered PING' }
-					: { status: 'Error', message: outcome.message };
-			},
-		},
+		credentialTest: { dealflowRedisConnectionTest },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -1,11 +1,8 @@
 import {
 	NodeApiError,
 	NodeOperationError,
-	type ICredentialTestFunctions,
-	type ICredentialsDecrypted,
 	type IDataObject,
 	type IExecuteFunctions,
-	type INodeCredentialTestResult,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
@@ -14,12 +11,8 @@ import {
 import type { Queue } from 'bullmq';
 
 import { isNetworkError, markError } from '../shared/errors';
-import {
-	getRedisClient,
-	redisKeyPrefix,
-	testRedisConnection,
-	type RedisCredentialData,
-} from '../shared/redis';
+import { getRedisClient, redisKeyPrefix, type RedisCredentialData } from '../shared/redis';
+import { dealflowRedisConnectionTest } from '../shared/redisCredentialTest';
 import { queueNameProblem } from './policy';
 import {
 	bullPrefix,
@@ -176,17 +169,7 @@ export class RetryQueue implements INodeType {
 	};
 
 	methods = {
-		credentialTest: {
-			async dealflowRedisConnectionTest(
-				this: ICredentialTestFunctions,
-				credential: ICredentialsDecrypted,
-			): Promise<INodeCredentialTestResult> {
-				const outcome = await testRedisConnection(credential.data as RedisCredentialData);
-				return outcome.ok
-					? { status: 'OK', message: 'Connected: Redis answered PING' }
-					: { status: 'Error', message: outcome.message };
-			},
-		},
+		credentialTest: { dealflowRedisConnectionTest },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

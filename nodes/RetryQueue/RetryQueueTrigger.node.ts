@@ -1,10 +1,7 @@
 import {
 	NodeConnectionTypes,
 	NodeOperationError,
-	type ICredentialTestFunctions,
-	type ICredentialsDecrypted,
 	type IDataObject,
-	type INodeCredentialTestResult,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
@@ -13,12 +10,8 @@ import {
 	type ITriggerResponse,
 } from 'n8n-workflow';
 
-import {
-	getRedisClient,
-	redisKeyPrefix,
-	testRedisConnection,
-	type RedisCredentialData,
-} from '../shared/redis';
+import { getRedisClient, redisKeyPrefix, type RedisCredentialData } from '../shared/redis';
+import { dealflowRedisConnectionTest } from '../shared/redisCredentialTest';
 import { startConsumer, takeOneJob, type ConsumerOptions } from './consumer';
 import { queueNameProblem, type RetryPolicy } from './policy';
 import { bullPrefix } from './transport';
@@ -183,17 +176,7 @@ export class RetryQueueTrigger implements INodeType {
 	};
 
 	methods = {
-		credentialTest: {
-			async dealflowRedisConnectionTest(
-				this: ICredentialTestFunctions,
-				credential: ICredentialsDecrypted,
-			): Promise<INodeCredentialTestResult> {
-				const outcome = await testRedisConnection(credential.data as RedisCredentialData);
-				return outcome.ok
-					? { status: 'OK', message: 'Connected: Redis answered PING' }
-					: { status: 'Error', message: outcome.message };
-			},
-		},
+		credentialTest: { dealflowRedisConnectionTest },
 	};
 
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
